@@ -1,0 +1,3 @@
+from patas.cli import main
+
+main()

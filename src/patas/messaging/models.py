@@ -1,0 +1,129 @@
+"""Messages in and out. The outbox is this table: due work is `status=queued` + `due_at`."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from patas.core import clock
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        IN = "in", "inbound"
+        OUT = "out", "outbound"
+
+    class Status(models.TextChoices):
+        # inbound
+        RECEIVED = "received", "received"
+        # outbound lifecycle
+        QUEUED = "queued", "queued"  # waiting for due_at, or for a retry
+        SENDING = "sending", "sending"  # claimed by a sender under a lease
+        SENT = "sent", "sent"
+        DELIVERED = "delivered", "delivered"
+        READ = "read", "read"
+        FAILED = "failed", "failed"  # permanent: never retried
+        NEEDS_TEMPLATE = "needs_template", "needs a template (window closed)"
+        CANCELLED = "cancelled", "cancelled"  # opt-out, removal, pause before it went out
+
+    class Purpose(models.TextChoices):
+        """What the message is for: drives costs, reports and what an opt-out cancels."""
+
+        SYSTEM = "system", "system"
+        INTAKE = "intake", "intake"
+        PROGRAM = "program", "program content"
+        REMINDER = "reminder", "reminder"
+        RELAY = "relay", "group relay"
+        FACILITATOR = "facilitator", "facilitator"
+        SURVEY = "survey", "survey"
+        SAFETY = "safety", "safety"
+        OPT_OUT = "opt_out", "opt-out confirmation"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    participant = models.ForeignKey(
+        "participants.Participant", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    # WhatsApp message type: text, interactive, template, image, audio, button, reaction, ...
+    type = models.CharField(max_length=20)
+    # Outbound: the send body without `to` (the sender adds it). Inbound: the parsed content.
+    payload = models.JSONField(default=dict)
+    # Human-readable text of the message (console, search, triage); emptied on erasure.
+    text = models.TextField(blank=True)
+    purpose = models.CharField(max_length=12, choices=Purpose.choices, default=Purpose.SYSTEM)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    status_reason = models.CharField(max_length=200, blank=True)
+    # Free-form messages need the 24-hour window; templates do not.
+    requires_window = models.BooleanField(default=True)
+    wamid = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    context_wamid = models.CharField(max_length=200, blank=True)  # the message this one answers
+
+    created_at = models.DateTimeField(default=clock.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    leased_by = models.CharField(max_length=120, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    pricing_category = models.CharField(max_length=30, blank=True)
+    billable = models.BooleanField(null=True)
+
+    # Inbound only: when WhatsApp says it was sent, which raw event carried it, and routing.
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    webhook_event = models.ForeignKey(
+        "whatsapp.WebhookEvent", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    routed_at = models.DateTimeField(null=True, blank=True)
+    route = models.CharField(max_length=40, blank=True)  # which handler took it
+    held = models.BooleanField(default=False)  # kept from the group by triage or moderation
+    flags = models.JSONField(default=list, blank=True)  # e.g. ["unknown_type"]
+
+    class Meta:
+        indexes = [
+            # The outbox: due queued rows, oldest first.
+            models.Index(
+                fields=["due_at"], name="outbox_due",
+                condition=models.Q(status="queued"),
+            ),
+            # Rows whose lease may have expired.
+            models.Index(
+                fields=["lease_until"], name="outbox_leased",
+                condition=models.Q(status="sending"),
+            ),
+            # Inbound waiting for the router.
+            models.Index(
+                fields=["id"], name="inbound_unrouted",
+                condition=models.Q(direction="in", routed_at__isnull=True),
+            ),
+            models.Index(fields=["participant", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.type} {self.status}"
+
+
+class StatusEvent(models.Model):
+    """A status callback, stored once per (wamid, status) so redeliveries are recognised."""
+
+    wamid = models.CharField(max_length=200)
+    status = models.CharField(max_length=16)
+    at = models.DateTimeField()
+    error_code = models.IntegerField(null=True, blank=True)
+    pricing_category = models.CharField(max_length=30, blank=True)
+    billable = models.BooleanField(null=True)
+    received_at = models.DateTimeField(default=clock.now)
+    applied = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wamid", "status"], name="status_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wamid} {self.status}"

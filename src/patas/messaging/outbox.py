@@ -1,0 +1,96 @@
+"""Putting messages in the outbox. Call these inside the transaction of the state change.
+
+`payload` is the Cloud API send body without `messaging_product`, `recipient_type` and `to`,
+e.g. {"type": "text", "text": {"body": "Hola"}}; the sender adds the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from patas.core import clock
+from patas.messaging.models import Message
+from patas.participants.models import Participant
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to enqueue (the pure core returns these; the shell writes them)."""
+
+    participant_id: int
+    payload: dict[str, Any]
+    purpose: str = Message.Purpose.SYSTEM
+    due_at: datetime | None = None
+    text: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def text_payload(body: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"body": body, "preview_url": False}}
+
+
+def _row(item: Outgoing, now: datetime) -> Message:
+    msg_type = str(item.payload.get("type", "text"))
+    return Message(
+        direction=Message.Direction.OUT,
+        participant_id=item.participant_id,
+        type=msg_type,
+        payload=item.payload,
+        text=item.text or describe(item.payload),
+        purpose=item.purpose,
+        status=Message.Status.QUEUED,
+        requires_window=msg_type != "template",
+        due_at=item.due_at or now,
+        created_at=now,
+    )
+
+
+def enqueue(item: Outgoing) -> Message:
+    row = _row(item, clock.now())
+    row.save()
+    return row
+
+
+def enqueue_many(items: Iterable[Outgoing], batch_size: int = 5000) -> int:
+    """Set-based enqueue for bulk paths (fan-out, relay, digests): one INSERT per batch."""
+    now = clock.now()
+    rows = [_row(item, now) for item in items]
+    Message.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)
+
+
+def send_text(participant: Participant, body: str, purpose: str = Message.Purpose.SYSTEM,
+              due_at: datetime | None = None) -> Message:
+    return enqueue(Outgoing(participant.pk, text_payload(body), purpose, due_at, body))
+
+
+def describe(payload: dict[str, Any]) -> str:
+    """The readable text of a send body, for the console and exports."""
+    kind = payload.get("type")
+    if kind == "text":
+        return str(payload.get("text", {}).get("body", ""))
+    if kind == "interactive":
+        inner = payload.get("interactive", {})
+        return str(inner.get("body", {}).get("text", ""))
+    if kind == "template":
+        tpl = payload.get("template", {})
+        return f"[template {tpl.get('name', '')}]"
+    if kind in {"image", "video", "audio", "document"}:
+        media = payload.get(kind, {})
+        return str(media.get("caption", f"[{kind}]"))
+    return f"[{kind}]"
+
+
+def cancel_pending(participant_id: int, reason: str, purposes: Iterable[str] | None = None) -> int:
+    """Cancel queued messages to one man (opt-out, removal, pause): one UPDATE."""
+    qs = Message.objects.filter(
+        participant_id=participant_id,
+        direction=Message.Direction.OUT,
+        status__in=[Message.Status.QUEUED, Message.Status.NEEDS_TEMPLATE],
+    )
+    if purposes is not None:
+        qs = qs.filter(purpose__in=list(purposes))
+    return qs.update(status=Message.Status.CANCELLED, status_reason=reason[:200])

@@ -1,0 +1,104 @@
+"""The inbound router: one chain of handlers, registered by the apps that own each step.
+
+Order (DESIGN.md section 4), first match wins:
+    opt-out (10) -> safety triage (20, may hold and continue) -> open survey (30) -> intake (40)
+    -> group member (50) -> program engine (60) -> fallback help (90)
+
+A handler takes an `Inbound` and returns DONE (stop here) or CONTINUE. Apps register in their
+AppConfig.ready() so `messaging` never imports their internals.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from patas.core import clock
+from patas.messaging.models import Message
+from patas.participants.models import Participant
+
+log = logging.getLogger(__name__)
+
+
+class Result(enum.Enum):
+    DONE = "done"
+    CONTINUE = "continue"
+
+
+@dataclass
+class Inbound:
+    """An inbound message on its way through the router."""
+
+    message: Message
+    participant: Participant
+    # What the man chose or typed: button/list reply id, else the text (stripped).
+    reply_id: str = ""
+    text: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)  # handlers leave facts for later ones
+
+
+Handler = Callable[[Inbound], Result]
+
+
+@dataclass(frozen=True, order=True)
+class Step:
+    order: int
+    name: str
+    handler: Handler = field(compare=False)
+
+
+_steps: dict[str, Step] = {}
+
+
+def register(name: str, order: int, handler: Handler) -> None:
+    _steps[name] = Step(order, name, handler)
+
+
+def steps() -> list[Step]:
+    return sorted(_steps.values())
+
+
+def inbound_for(message: Message) -> Inbound:
+    payload = message.payload or {}
+    reply_id = ""
+    if message.type == "interactive":
+        inner = payload.get("button_reply") or payload.get("list_reply") or {}
+        reply_id = str(inner.get("id", ""))
+    elif message.type == "button":
+        reply_id = str(payload.get("payload", ""))
+    assert message.participant is not None
+    return Inbound(message=message, participant=message.participant, reply_id=reply_id,
+                   text=(message.text or "").strip())
+
+
+def route(message: Message) -> str:
+    """Run one inbound message through the chain, in one transaction; returns the step name."""
+    with transaction.atomic():
+        inbound = inbound_for(message)
+        taken = "none"
+        for step in steps():
+            if step.handler(inbound) is Result.DONE:
+                taken = step.name
+                break
+        Message.objects.filter(pk=message.pk).update(
+            routed_at=clock.now(), route=taken, held=message.held
+        )
+    return taken
+
+
+def route_pending(limit: int = 500) -> int:
+    """Route inbound messages not routed yet, oldest first (the worker's job)."""
+    pending = list(
+        Message.objects.filter(direction=Message.Direction.IN, routed_at__isnull=True,
+                               participant__isnull=False)
+        .select_related("participant")
+        .order_by("id")[:limit]
+    )
+    for message in pending:
+        route(message)
+    return len(pending)

@@ -1,0 +1,65 @@
+"""The men who talk to the program number."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.db import models
+
+from patas.core import clock
+from patas.core.crypto import EncryptedTextField
+
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+class Participant(models.Model):
+    """One WhatsApp user of the program number.
+
+    Keyed by the business-scoped user id when WhatsApp gives one, else by the phone (wa_id).
+    Phone and profile name are encrypted; `phone_hash` (a keyed HMAC) finds him by phone.
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "new"  # wrote, intake not started
+        INTAKE = "intake", "in intake"
+        INELIGIBLE = "ineligible", "ineligible"
+        DECLINED = "declined", "declined consent"
+        WAITING_PARTNER = "waiting_partner", "waiting for partner consent"
+        ENROLLED = "enrolled", "enrolled"
+        PAUSED = "paused", "paused"
+        COMPLETED = "completed", "completed"
+        REMOVED = "removed", "removed by staff"
+        ERASED = "erased", "erased on request"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    wa_user_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    phone_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    phone = EncryptedTextField(null=True, blank=True)
+    profile_name = EncryptedTextField(null=True, blank=True)
+    language = models.CharField(max_length=8, default="es")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    created_at = models.DateTimeField(default=clock.now)
+    # The 24-hour customer-service window is open until last_inbound_at + 24 h.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    is_synthetic = models.BooleanField(default=False)  # made by the simulator
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "opted_out_at"])]
+
+    def __str__(self) -> str:
+        return f"participant {self.uid.hex[:8]}"
+
+    @property
+    def ref(self) -> str:
+        return self.uid.hex[:8].upper()
+
+    def window_open(self, at=None) -> bool:  # type: ignore[no-untyped-def]
+        at = at or clock.now()
+        return self.last_inbound_at is not None and at < self.last_inbound_at + SERVICE_WINDOW
+
+    @property
+    def address(self) -> str:
+        """What the send API's `to` takes: the phone when known, else the user id."""
+        return self.phone or self.wa_user_id or ""

@@ -1,0 +1,153 @@
+"""Settings for patas, read from environment variables only.
+
+Every variable is read through a typed helper in `patas.core.env` that fails loudly with the
+variable's name and what was expected, so a typo in production never becomes a silent default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patas.core.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    persistent_secret,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("PATAS_DATA_DIR", "./patas-data")).resolve()
+
+SECRET_KEY = env_str("PATAS_SECRET_KEY", "") or persistent_secret(DATA_DIR, "secret.key")
+DEBUG = env_bool("PATAS_DEBUG", False)
+ALLOWED_HOSTS = env_list("PATAS_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("PATAS_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "patas.core",
+    "patas.whatsapp",
+    "patas.messaging",
+    "patas.participants",
+    "patas.programs",
+    "patas.groups",
+    "patas.safety",
+    "patas.surveys",
+    "patas.trials",
+    "patas.recruitment",
+    "patas.console",
+    "patas.simulation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "patas.urls"
+WSGI_APPLICATION = "patas.wsgi.application"
+ASGI_APPLICATION = "patas.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("PATAS_DATABASE_URL", ""), default_sqlite=DATA_DIR / "patas.sqlite3"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_str("PATAS_LANGUAGE", "es")
+LANGUAGES = [("es", "Español"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+ADMIN_URL = env_str("PATAS_ADMIN_URL", "admin/")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("PATAS_SESSION_SECONDS", 8 * 3600)
+SESSION_COOKIE_SECURE = env_bool("PATAS_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+EMAIL_BACKEND = env_str("PATAS_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("PATAS_EMAIL_FROM", "patas@localhost")
+
+# --- WhatsApp Cloud API -------------------------------------------------------------------
+WHATSAPP_ACCESS_TOKEN = env_str("PATAS_WHATSAPP_ACCESS_TOKEN", "dev-access-token")
+WHATSAPP_APP_SECRET = env_str("PATAS_WHATSAPP_APP_SECRET", "dev-app-secret")
+WHATSAPP_VERIFY_TOKEN = env_str("PATAS_WHATSAPP_VERIFY_TOKEN", "dev-verify-token")
+WHATSAPP_PHONE_NUMBER_ID = env_str("PATAS_WHATSAPP_PHONE_NUMBER_ID", "100000000000001")
+WHATSAPP_BUSINESS_ACCOUNT_ID = env_str("PATAS_WHATSAPP_BUSINESS_ACCOUNT_ID", "200000000000001")
+WHATSAPP_API_URL = env_str("PATAS_WHATSAPP_API_URL", "https://graph.facebook.com").rstrip("/")
+WHATSAPP_API_VERSION = env_str("PATAS_WHATSAPP_API_VERSION", "v23.0")
+WHATSAPP_MPS = env_float("PATAS_WHATSAPP_MPS", 80.0)
+# Words that stop (and restart) all messages: compared after case and accent folding.
+OPT_OUT_WORDS = env_list("PATAS_OPT_OUT_WORDS", ["SALIR", "STOP", "BAJA", "PARAR", "CANCELAR"])
+OPT_IN_WORDS = env_list("PATAS_OPT_IN_WORDS", ["VOLVER", "START"])
+
+# --- Field encryption ---------------------------------------------------------------------
+# PATAS_FIELD_KEY: comma-separated Fernet keys, newest first (older ones still decrypt).
+FIELD_KEYS = env_list("PATAS_FIELD_KEY", []) or [
+    persistent_secret(DATA_DIR, "field.key", fernet=True)
+]
+LOOKUP_HASH_KEY = env_str("PATAS_LOOKUP_KEY", "") or persistent_secret(DATA_DIR, "lookup.key")
+
+# --- Programs -------------------------------------------------------------------------------
+CONTENT_DIR = Path(env_str("PATAS_CONTENT_DIR", str(BASE_DIR.parent.parent / "content")))
+DEFAULT_PROGRAM = env_str("PATAS_PROGRAM", "hablemos-entre-patas")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("PATAS_LOG_LEVEL", "WARNING")},
+    "loggers": {"patas": {"level": env_str("PATAS_LOG_LEVEL", "INFO"), "propagate": True}},
+}

@@ -1,0 +1,8 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("webhooks/", include("patas.whatsapp.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
