@@ -8,10 +8,13 @@ from patas.participants.models import Participant
 
 @pytest.mark.django_db
 def test_phone_and_name_are_not_plaintext_in_the_database():
-    p = Participant.objects.create(phone="51987654321", profile_name="Juan Pérez",
-                                   phone_hash=crypto.lookup_hash("51987654321"))
+    p = Participant.objects.create(
+        phone="51987654321", profile_name="Juan Pérez", phone_hash=crypto.lookup_hash("51987654321")
+    )
     with connection.cursor() as cur:
-        cur.execute("SELECT phone, profile_name FROM participants_participant WHERE id = %s", [p.pk])
+        cur.execute(
+            "SELECT phone, profile_name FROM participants_participant WHERE id = %s", [p.pk]
+        )
         phone_raw, name_raw = cur.fetchone()
     assert "51987654321" not in phone_raw and "Juan" not in name_raw
     again = Participant.objects.get(phone_hash=crypto.lookup_hash("+51 987 654 321"))

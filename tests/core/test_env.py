@@ -7,10 +7,17 @@ from patas.core import env
 
 
 def test_postgres_url_is_parsed():
-    db = env.database_from_url("postgres://u:p%40ss@db.example:6543/patas", default_sqlite=Path("x"))
+    db = env.database_from_url(
+        "postgres://u:p%40ss@db.example:6543/patas", default_sqlite=Path("x")
+    )
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "patas", "u", "p@ss", "db.example", "6543")
+        "patas",
+        "u",
+        "p@ss",
+        "db.example",
+        "6543",
+    )
 
 
 def test_sqlite_urls_relative_and_absolute():

@@ -41,13 +41,21 @@ def record(
     )
 
 
-def record_many(actor: str, action: str, object_type: str, object_ids: list[str], **details: Any) -> None:
+def record_many(
+    actor: str, action: str, object_type: str, object_ids: list[str], **details: Any
+) -> None:
     """One audit row per object, written in one statement (bulk paths)."""
     at = clock.now()
     AuditEntry.objects.bulk_create(
         [
-            AuditEntry(at=at, actor=actor, action=action, object_type=object_type,
-                       object_id=oid, details=details)
+            AuditEntry(
+                at=at,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=oid,
+                details=details,
+            )
             for oid in object_ids
         ],
         batch_size=2000,

@@ -61,7 +61,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def persistent_secret(data_dir: Path, filename: str, *, fernet: bool = False) -> str:
-    """A secret kept in the data dir, created on first use, so the embedded default needs no setup."""
+    """A secret kept in the data dir, created on first use: the embedded default needs no setup."""
     path = data_dir / filename
     if path.exists():
         return path.read_text().strip()

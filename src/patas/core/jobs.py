@@ -44,10 +44,14 @@ REGISTRY: dict[str, Job] = {}
 _discovered = False
 
 
-def periodic(*, every: timedelta, name: str | None = None, lease: timedelta | None = None) -> Callable[[JobFunc], JobFunc]:
+def periodic(
+    *, every: timedelta, name: str | None = None, lease: timedelta | None = None
+) -> Callable[[JobFunc], JobFunc]:
     def decorate(func: JobFunc) -> JobFunc:
         job_name = name or f"{func.__module__}.{func.__name__}"
-        REGISTRY[job_name] = Job(job_name, every, func, lease or max(every * 2, timedelta(minutes=5)))
+        REGISTRY[job_name] = Job(
+            job_name, every, func, lease or max(every * 2, timedelta(minutes=5))
+        )
         return func
 
     return decorate
@@ -68,7 +72,9 @@ def discover() -> dict[str, Job]:
     return REGISTRY
 
 
-def try_acquire(name: str, holder: str, lease: timedelta, now: datetime, *, due_only: bool = True) -> bool:
+def try_acquire(
+    name: str, holder: str, lease: timedelta, now: datetime, *, due_only: bool = True
+) -> bool:
     """Take the named lease if it is free (or expired) and, when `due_only`, the job is due."""
     JobLease.objects.get_or_create(name=name)
     free = Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(holder=holder)
@@ -82,7 +88,10 @@ def try_acquire(name: str, holder: str, lease: timedelta, now: datetime, *, due_
 
 def release(name: str, holder: str, next_run_at: datetime | None, error: str = "") -> None:
     JobLease.objects.filter(name=name, holder=holder).update(
-        holder="", expires_at=None, last_finished_at=clock.now(), next_run_at=next_run_at,
+        holder="",
+        expires_at=None,
+        last_finished_at=clock.now(),
+        next_run_at=next_run_at,
         last_error=error,
     )
 

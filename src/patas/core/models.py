@@ -11,7 +11,9 @@ class AuditEntry(models.Model):
     """Who did what to which object, and when. Append-only."""
 
     at = models.DateTimeField(default=clock.now, db_index=True)
-    actor = models.CharField(max_length=120)  # "user:<username>", "system", "participant:<pseudonym>"
+    actor = models.CharField(
+        max_length=120
+    )  # "user:<username>", "system", "participant:<pseudonym>"
     action = models.CharField(max_length=80, db_index=True)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -22,7 +24,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}:{self.object_id}"
+        target = f"{self.object_type}:{self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {target}"
 
 
 class JobLease(models.Model):

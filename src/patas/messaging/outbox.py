@@ -62,8 +62,12 @@ def enqueue_many(items: Iterable[Outgoing], batch_size: int = 5000) -> int:
     return len(rows)
 
 
-def send_text(participant: Participant, body: str, purpose: str = Message.Purpose.SYSTEM,
-              due_at: datetime | None = None) -> Message:
+def send_text(
+    participant: Participant,
+    body: str,
+    purpose: str = Message.Purpose.SYSTEM,
+    due_at: datetime | None = None,
+) -> Message:
     return enqueue(Outgoing(participant.pk, text_payload(body), purpose, due_at, body))
 
 

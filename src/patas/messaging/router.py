@@ -72,8 +72,12 @@ def inbound_for(message: Message) -> Inbound:
     elif message.type == "button":
         reply_id = str(payload.get("payload", ""))
     assert message.participant is not None
-    return Inbound(message=message, participant=message.participant, reply_id=reply_id,
-                   text=(message.text or "").strip())
+    return Inbound(
+        message=message,
+        participant=message.participant,
+        reply_id=reply_id,
+        text=(message.text or "").strip(),
+    )
 
 
 def route(message: Message) -> str:
@@ -94,8 +98,9 @@ def route(message: Message) -> str:
 def route_pending(limit: int = 500) -> int:
     """Route inbound messages not routed yet, oldest first (the worker's job)."""
     pending = list(
-        Message.objects.filter(direction=Message.Direction.IN, routed_at__isnull=True,
-                               participant__isnull=False)
+        Message.objects.filter(
+            direction=Message.Direction.IN, routed_at__isnull=True, participant__isnull=False
+        )
         .select_related("participant")
         .order_by("id")[:limit]
     )
