@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "patas.core.views.WebhookTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -128,6 +129,7 @@ WHATSAPP_BUSINESS_ACCOUNT_ID = env_str("PATAS_WHATSAPP_BUSINESS_ACCOUNT_ID", "20
 WHATSAPP_API_URL = env_str("PATAS_WHATSAPP_API_URL", "https://graph.facebook.com").rstrip("/")
 WHATSAPP_API_VERSION = env_str("PATAS_WHATSAPP_API_VERSION", "v23.0")
 WHATSAPP_MPS = env_float("PATAS_WHATSAPP_MPS", 80.0)
+WHATSAPP_WEBHOOK_MAX_BYTES = env_int("PATAS_WEBHOOK_MAX_BYTES", 1024 * 1024)  # larger -> 413
 # Words that stop (and restart) all messages: compared after case and accent folding.
 OPT_OUT_WORDS = env_list("PATAS_OPT_OUT_WORDS", ["SALIR", "STOP", "BAJA", "PARAR", "CANCELAR"])
 OPT_IN_WORDS = env_list("PATAS_OPT_IN_WORDS", ["VOLVER", "START"])

@@ -4,5 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("webhooks/", include("patas.whatsapp.urls")),
+    path("", include("patas.core.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
