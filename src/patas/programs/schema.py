@@ -86,18 +86,25 @@ class Template(Strict):
     """A WhatsApp template the program uses (approved by Meta before the program starts)."""
 
     name: str = Field(description="Template name as registered with Meta.")
-    category: Literal["utility", "marketing", "authentication"] = Field("utility")
+    category: Literal["utility", "marketing", "authentication"] = Field(
+        "utility", description="Meta's template category (it sets the price)."
+    )
     language_codes: dict[str, str] = Field(
         description="Program language -> WhatsApp language code, e.g. es: es_PE."
     )
     body: Localized = Field(description="Body as submitted to Meta, with {{1}}-style variables.")
     button: Localized | None = Field(None, description="Quick-reply button label (max 20).")
+    variables: list[str] = Field(
+        default_factory=list,
+        description="What each {{n}} in the body is, in order (e.g. [his name, day number]); "
+        "the code passes the values in this order. Empty: the body has no variables.",
+    )
 
 
 class SendHours(Strict):
-    morning: int = Field(8, ge=0, le=23)
-    midday: int = Field(13, ge=0, le=23)
-    evening: int = Field(19, ge=0, le=23)
+    morning: int = Field(8, ge=0, le=23, description="Local hour (0-23) of 'morning'.")
+    midday: int = Field(13, ge=0, le=23, description="Local hour (0-23) of 'midday'.")
+    evening: int = Field(19, ge=0, le=23, description="Local hour (0-23) of 'evening'.")
 
 
 class QuietHours(Strict):
@@ -117,8 +124,8 @@ class Intake(Strict):
     consent_version: str = Field(
         description="Shown with the consent text and stored with the answer."
     )
-    min_age: int = Field(18, ge=0)
-    max_age: int = Field(60, ge=0)
+    min_age: int = Field(18, ge=0, description="Youngest eligible age, in years.")
+    max_age: int = Field(60, ge=0, description="Oldest eligible age, in years.")
     require_partner: bool = Field(True, description="Must live with a partner.")
     ask_region: bool = Field(True, description="Ask his district/region.")
     partner_consent: bool = Field(
@@ -132,8 +139,8 @@ class Completion(Strict):
 
     min_day_reached: int = Field(description="He must reach at least this day.")
     min_checkins: int = Field(0, description="And answer at least this many check-ins.")
-    exclude_removed: bool = True
-    exclude_opted_out: bool = True
+    exclude_removed: bool = Field(True, description="Men removed by staff do not complete.")
+    exclude_opted_out: bool = Field(True, description="Men who left (SALIR/STOP) do not complete.")
 
 
 class Reminders(Strict):
@@ -147,39 +154,51 @@ class Reminders(Strict):
 
 
 class Module(Strict):
-    id: str
-    title: Localized
-    first_day: int = Field(ge=1)
-    last_day: int = Field(ge=1)
+    """A block of consecutive days on one subject."""
+
+    id: str = Field(description="Stable id; each day names its module.")
+    title: Localized = Field(description="Title per language (console, previews).")
+    first_day: int = Field(ge=1, description="First day of the module.")
+    last_day: int = Field(ge=1, description="Last day of the module (inclusive).")
 
 
 class Helpline(Strict):
-    name: str
+    """A support service offered when a message suggests risk."""
+
+    name: str = Field(description="The service's public name, e.g. Línea 100.")
     contact: str = Field(description="Number, short code or link, as people dial or open it.")
-    hours: Localized | None = None
+    hours: Localized | None = Field(None, description="When it answers / what it is, per language.")
 
 
 class Program(Strict):
     id: str = Field(description="Folder name and stable id, e.g. hablemos-entre-patas.")
-    name: Localized
+    name: Localized = Field(description="The program's name per language.")
     version: str = Field(description="Bump when content changes; stored with each enrolment.")
     languages: list[str] = Field(min_length=1, description="Every text must exist in each.")
-    default_language: str
+    default_language: str = Field(description="Used when a man's language has no text.")
     days: int = Field(ge=1, le=366, description="Program length N: day files 1..N.")
     time_zone: str = Field("America/Lima", description="IANA zone for send and quiet hours.")
-    send_hours: SendHours = Field(default_factory=SendHours)
-    default_send_time: Literal["morning", "midday", "evening"] = "evening"
-    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    send_hours: SendHours = Field(
+        default_factory=SendHours, description="The hours behind morning / midday / evening."
+    )
+    default_send_time: Literal["morning", "midday", "evening"] = Field(
+        "evening", description="When a man who did not choose gets his day."
+    )
+    quiet_hours: QuietHours = Field(
+        default_factory=QuietHours, description="Local hours when nothing is sent."
+    )
     message_spacing_seconds: int = Field(
         60, ge=0, description="Gap between a day's messages, so they read as a conversation."
     )
     templates: dict[str, Template] = Field(
         description="Role -> template. Roles used by the engine: day_opener, reminder."
     )
-    intake: Intake
-    completion: Completion
-    reminders: Reminders = Field(default_factory=Reminders)
-    modules: list[Module]
+    intake: Intake = Field(description="Eligibility and consent questions asked at intake.")
+    completion: Completion = Field(description="The rule for who completed the program.")
+    reminders: Reminders = Field(
+        default_factory=Reminders, description="Nudges and 'we miss you' messages."
+    )
+    modules: list[Module] = Field(description="The blocks of days; together they cover 1..N.")
     helplines: dict[str, list[Helpline]] = Field(
         default_factory=dict, description="Country code (PE) -> helplines offered on a safety hit."
     )
