@@ -145,6 +145,15 @@ LOOKUP_HASH_KEY = env_str("PATAS_LOOKUP_KEY", "") or persistent_secret(DATA_DIR,
 CONTENT_DIR = Path(env_str("PATAS_CONTENT_DIR", str(BASE_DIR.parent.parent / "content")))
 DEFAULT_PROGRAM = env_str("PATAS_PROGRAM", "hablemos-entre-patas")
 
+# --- Safety and privacy (safety app, core/privacy.py) --------------------------------------
+ONCALL_EMAIL = env_list("PATAS_ONCALL_EMAIL", [])  # high-severity alerts are mailed here
+RETENTION_DAYS = env_int("PATAS_RETENTION_DAYS", 365)  # message bodies older than this are purged
+ALERT_SLA_MINUTES = {"high": env_int("PATAS_ALERT_SLA_HIGH_MINUTES", 60),
+                     "medium": env_int("PATAS_ALERT_SLA_MEDIUM_MINUTES", 8 * 60),
+                     "low": env_int("PATAS_ALERT_SLA_LOW_MINUTES", 48 * 60)}
+HELPLINE_REPEAT_HOURS = env_int("PATAS_HELPLINE_REPEAT_HOURS", 24)  # no 2nd helpline reply before
+SAFETY_LEXICON_DIR = env_str("PATAS_LEXICON_DIR", str(DATA_DIR / "lexicon"))  # supervisor additions
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,4 +6,7 @@ urlpatterns = [
     path("webhooks/", include("patas.whatsapp.urls")),
     path("", include("patas.core.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("dashboard/", include("patas.recruitment.urls")),
+    path("", include("patas.console.urls")),
 ]

@@ -40,6 +40,10 @@ SEND_ERRORS = Counter(
 class QueueCollector(Collector):
     """Outbox depth, due backlog and its oldest due item, from the database."""
 
+    def describe(self) -> list[Any]:
+        # Registering must not query the database (it may not exist yet, e.g. before migrate).
+        return []
+
     def collect(self) -> Iterator[Any]:
         from django.db.models import Count, Min
 

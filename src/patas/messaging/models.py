@@ -43,7 +43,10 @@ class Message(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     participant = models.ForeignKey(
-        "participants.Participant", null=True, blank=True, on_delete=models.SET_NULL,
+        "participants.Participant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="messages",
     )
     # WhatsApp message type: text, interactive, template, image, audio, button, reaction, ...
@@ -88,17 +91,20 @@ class Message(models.Model):
         indexes = [
             # The outbox: due queued rows, oldest first.
             models.Index(
-                fields=["due_at"], name="outbox_due",
+                fields=["due_at"],
+                name="outbox_due",
                 condition=models.Q(status="queued"),
             ),
             # Rows whose lease may have expired.
             models.Index(
-                fields=["lease_until"], name="outbox_leased",
+                fields=["lease_until"],
+                name="outbox_leased",
                 condition=models.Q(status="sending"),
             ),
             # Inbound waiting for the router.
             models.Index(
-                fields=["id"], name="inbound_unrouted",
+                fields=["id"],
+                name="inbound_unrouted",
                 condition=models.Q(direction="in", routed_at__isnull=True),
             ),
             models.Index(fields=["participant", "created_at"]),

@@ -38,7 +38,9 @@ class Participant(models.Model):
     phone = EncryptedTextField(null=True, blank=True)
     profile_name = EncryptedTextField(null=True, blank=True)
     language = models.CharField(max_length=8, default="es")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.NEW, db_index=True
+    )
     created_at = models.DateTimeField(default=clock.now)
     # The 24-hour customer-service window is open until last_inbound_at + 24 h.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
@@ -63,3 +65,57 @@ class Participant(models.Model):
     def address(self) -> str:
         """What the send API's `to` takes: the phone when known, else the user id."""
         return self.phone or self.wa_user_id or ""
+
+
+class Consent(models.Model):
+    """His answer to a consent text of a given version (one row per answer, never edited)."""
+
+    class Answer(models.TextChoices):
+        ACCEPT = "accept", "accepted"
+        DECLINE = "decline", "declined"
+
+    class Channel(models.TextChoices):
+        WHATSAPP = "whatsapp", "WhatsApp"
+        PHONE = "phone", "phone call"
+        CONSOLE = "console", "recorded in the console"
+
+    class Subject(models.TextChoices):
+        PARTICIPANT = "participant", "the man himself"
+        PARTNER = "partner", "his partner"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="consents")
+    subject = models.CharField(max_length=12, choices=Subject.choices, default=Subject.PARTICIPANT)
+    version = models.CharField(max_length=60)
+    answer = models.CharField(max_length=8, choices=Answer.choices)
+    answered_at = models.DateTimeField(default=clock.now)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WHATSAPP)
+    recorded_by = models.CharField(max_length=120, blank=True)  # audit actor when not himself
+
+    class Meta:
+        indexes = [models.Index(fields=["participant", "subject", "answered_at"])]
+
+    def __str__(self) -> str:
+        return f"consent {self.version} {self.answer}"
+
+
+class IntakeSession(models.Model):
+    """Where a new man is in the intake conversation, and what he answered so far."""
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="intake")
+    step = models.CharField(max_length=20, default="start")
+    answers = models.JSONField(default=dict, blank=True)  # age, has_partner, region, time...
+    # Recruitment attribution: the first thing he wrote and the ad referral, if any.
+    first_text = EncryptedTextField(blank=True, default="")
+    referral = models.JSONField(null=True, blank=True)
+    # The partner's number, until the surveys app keeps partners: encrypted, with a lookup hash.
+    partner_phone = EncryptedTextField(null=True, blank=True)
+    partner_phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    started_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
+    not_understood = models.PositiveSmallIntegerField(default=0)
+    last_nudged_on = models.DateField(null=True, blank=True)  # "waiting_partner" once a day
+
+    def __str__(self) -> str:
+        return f"intake {self.step}"

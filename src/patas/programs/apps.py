@@ -5,3 +5,11 @@ class ProgramsConfig(AppConfig):
     name = "patas.programs"
     label = "programs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from patas.messaging import router
+        from patas.programs import steps
+
+        router.register("intake", 40, steps.intake_step)
+        router.register("program", 60, steps.program_step)
+        router.register("fallback", 90, steps.fallback_step)

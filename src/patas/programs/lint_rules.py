@@ -52,6 +52,7 @@ CONTRACT_MESSAGES: dict[str, tuple[str, ...]] = {
     "digest_header": (),
     "digest_more": (),
     "partner_invitation": (),
+    "link_prefill": (),
 }
 
 # The {placeholders} the code fills for each key; any other {name} would leak or raise.

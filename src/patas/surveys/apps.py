@@ -5,3 +5,9 @@ class SurveysConfig(AppConfig):
     name = "patas.surveys"
     label = "surveys"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from patas.messaging import router
+        from patas.surveys.router_step import open_survey
+
+        router.register("open_survey", 30, open_survey)

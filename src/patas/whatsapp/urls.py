@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from patas.whatsapp import views
+
+app_name = "whatsapp"
+
+urlpatterns = [
+    path("whatsapp", views.webhook, name="webhook"),
+]

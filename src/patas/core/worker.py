@@ -1,0 +1,144 @@
+"""The worker: periodic jobs, inbound routing and the outbox sender, in one loop.
+
+    Worker().run()                  # `patas worker`: until SIGTERM/SIGINT
+    Worker().run(until_idle=True)   # until nothing is left to do (tests, scripts)
+    Worker(transport=..., pace=InstantPace()).tick(now)   # the simulator: one pass at virtual
+                                                          # time `now`, no threads, no sleeping
+
+`core` imports no other app at module level: routing and sending are looked up when the worker
+starts (they live in `patas.messaging`). Database errors are logged and the loop goes on after
+a short pause with fresh connections, so a database restart does not kill the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, close_old_connections, connections
+
+from patas.core import clock
+from patas.core.jobs import run_due_jobs
+
+log = logging.getLogger(__name__)
+
+JOBS_EVERY = 1.0  # seconds between looks at the job registry
+ROUTE_EVERY = 0.2
+IDLE_WAIT = 0.2
+ERROR_PAUSE = (1.0, 30.0)  # first and longest pause after a database error
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class TickReport:
+    jobs: dict[str, int | None] = field(default_factory=dict)
+    routed: int = 0
+    sent: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.routed or self.jobs or sum(self.sent.values()))
+
+
+class Worker:
+    def __init__(
+        self, name: str | None = None, *, send: bool = True, **sender_options: Any
+    ) -> None:
+        from patas.messaging.sender import Sender
+
+        self.name = name or default_name()
+        self.sender = Sender(self.name, **sender_options) if send else None
+        self.stopping = threading.Event()
+        self._errors = 0
+
+    # The simulator's entry point ----------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """One pass at `now`: due jobs, pending inbound, everything due in the outbox."""
+        from patas.messaging.router import route_pending
+
+        now = now or clock.now()
+        report = TickReport(jobs=run_due_jobs(self.name, now))
+        while (routed := route_pending()) > 0:
+            report.routed += routed
+        if self.sender is not None:
+            report.sent = dict(self.sender.drain(now).counts)
+        return report
+
+    # The long-running loop ---------------------------------------------------------------
+    def run(self, *, until_idle: bool = False, install_signals: bool = True) -> None:
+        if install_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+        log.info("worker %s started", self.name)
+        try:
+            if until_idle:
+                self._run_until_idle()
+            else:
+                self._run_forever()
+        finally:
+            log.info("worker %s stopped", self.name)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        log.info("worker %s: signal %s, stopping after the work under way", self.name, signum)
+        self.stopping.set()
+
+    def _run_until_idle(self) -> None:
+        while not self.stopping.is_set():
+            report = self._guarded(self.tick)
+            if report is not None and not report.busy:
+                return
+
+    def _run_forever(self) -> None:
+        from patas.messaging.router import route_pending
+        from patas.messaging.sender_thread import PipelinedSender
+
+        pipe = PipelinedSender(self.sender) if self.sender is not None else None
+        next_jobs = next_route = 0.0
+        try:
+            while not self.stopping.is_set():
+                mono = time.monotonic()
+                done = 0
+                if mono >= next_jobs:
+                    next_jobs = mono + JOBS_EVERY
+                    done += len(self._guarded(lambda: run_due_jobs(self.name)) or {})
+                if mono >= next_route:
+                    next_route = mono + ROUTE_EVERY
+                    done += self._guarded(route_pending) or 0
+                if pipe is not None:
+                    done += self._guarded(pipe.step) or 0
+                if not done and not (pipe and pipe.in_flight):
+                    self.stopping.wait(IDLE_WAIT)
+        finally:
+            if pipe is not None:
+                self._guarded(pipe.stop)
+
+    def _guarded(self, func: Any) -> Any:
+        """Run one piece of work; on a database error log it, pause, reconnect, go on."""
+        try:
+            result = func()
+        except (DatabaseError, InterfaceError):
+            self._errors += 1
+            pause = min(ERROR_PAUSE[1], ERROR_PAUSE[0] * 2 ** (self._errors - 1))
+            log.exception("worker %s: database error, retrying in %.0f s", self.name, pause)
+            for conn in connections.all():
+                conn.close()
+            self.stopping.wait(pause)
+            return None
+        if self._errors:
+            self._errors = 0
+            close_old_connections()
+        return result

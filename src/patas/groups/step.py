@@ -1,0 +1,46 @@
+"""The router step "group" (order 50): a member's message becomes a group post.
+
+Before anything else his backlog is delivered (he just wrote, so his 24-hour window is open).
+Then: interactive/button replies (check-ins, openers) and the program's commands go on to the
+program engine (CONTINUE); a held message is kept from the group (DONE); plain text is posted
+to the group by its relay mode (DONE). Media is not relayed (CONTINUE: fallback help).
+"""
+
+from __future__ import annotations
+
+from patas.core import clock
+from patas.messaging.router import Inbound, Result
+from patas.programs.commands import command_of
+
+from . import actions, relay
+from .models import Membership
+
+NOT_GROUP_TYPES = frozenset({"interactive", "button"})
+
+
+def wants_relay(inbound: Inbound) -> bool:
+    """Pure: is this message group talk (not a check-in, reply button or command)?"""
+    message = inbound.message
+    if message.type in NOT_GROUP_TYPES or inbound.reply_id:
+        return False
+    if message.type != "text" or not inbound.text:
+        return False
+    return command_of(inbound.text) is None
+
+
+def handle(inbound: Inbound) -> Result:
+    membership = (
+        Membership.objects.select_related("group", "participant")
+        .filter(participant_id=inbound.participant.pk, left_at__isnull=True)
+        .first()
+    )
+    if membership is None:
+        return Result.CONTINUE
+    relay.deliver_backlog(
+        Membership.objects.filter(pk=membership.pk), clock.now(), assume_window_open=True
+    )
+    if not wants_relay(inbound):
+        return Result.CONTINUE
+    membership.refresh_from_db(fields=["seen_seq"])
+    actions.post_from_member(membership, inbound.message)
+    return Result.DONE

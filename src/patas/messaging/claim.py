@@ -1,0 +1,218 @@
+"""Claiming due outbox rows for one sender, under a lease.
+
+    claimed = claim_batch(holder, limit=500)        # rows now `sending`, leased to holder
+    reclaim_expired()                                # expired leases go back to `queued`
+
+A row is claimable when it is `queued`, due (`due_at <= now`) and no earlier message to the same
+man is still on its way (`sending`, or waiting for a retry): messages to one man go in order.
+On PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so several claimers never
+block each other or take the same row; on SQLite the whole claim is one IMMEDIATE transaction
+(SQLite has one writer at a time).
+
+Before a row is handed to the sender two safety nets apply, in bulk: a message to an opted-out
+man is cancelled (except the opt-out confirmation itself), and a free-form message whose man's
+24-hour window is closed is set to `needs_template` without being attempted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from patas.core import audit, clock
+from patas.messaging.models import Message
+from patas.participants.models import SERVICE_WINDOW, Participant
+
+LEASE = timedelta(seconds=60)
+OUTSIDE_WINDOW = "outside the 24-hour window"
+OPTED_OUT = "opted out before it was sent"
+NO_ADDRESS = "no WhatsApp address for the recipient"
+OPT_OUT_PURPOSE = Message.Purpose.OPT_OUT
+# Purposes that stop while a number's bulk sending is stopped (quality / spam limits):
+# replies to men who wrote, safety and opt-out confirmations still go out.
+BULK_PURPOSES = frozenset(
+    {
+        Message.Purpose.PROGRAM,
+        Message.Purpose.REMINDER,
+        Message.Purpose.RELAY,
+        Message.Purpose.SURVEY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, as the sender needs it (plain data: safe to hand to another thread)."""
+
+    id: int
+    participant_id: int
+    to: str
+    payload: dict[str, Any]
+    attempts: int
+    purpose: str
+
+
+def due_queryset(now: datetime, *, skip_bulk: bool = False) -> Any:
+    """Queued outbound rows due at `now`, in the order they should go (due_at, id)."""
+    qs = Message.objects.filter(
+        status=Message.Status.QUEUED, due_at__lte=now, direction=Message.Direction.OUT
+    )
+    if skip_bulk:
+        qs = qs.exclude(purpose__in=list(BULK_PURPOSES))
+    return qs.order_by("due_at", "id")
+
+
+def drop_blocked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose man has an earlier message in flight (`sending`) or waiting for its retry
+    (`queued` after a failed attempt) wait their turn. One indexed query for the whole batch
+    (a per-row NOT EXISTS lets the planner pick a plan that scans the outbox once per row)."""
+    men = {row["participant_id"] for row in rows if row["participant_id"] is not None}
+    if not men:
+        return rows
+    in_flight: set[int] = set()
+    first_retry: dict[int, int] = {}
+    blockers = (
+        Message.objects.filter(direction=Message.Direction.OUT, participant_id__in=men)
+        .filter(Q(status=Message.Status.SENDING) | Q(status=Message.Status.QUEUED, attempts__gt=0))
+        .values_list("participant_id", "id", "status")
+    )
+    for man, ident, status in blockers:
+        if status == Message.Status.SENDING:
+            in_flight.add(man)
+        elif ident < first_retry.get(man, ident + 1):
+            first_retry[man] = ident
+    return [
+        row
+        for row in rows
+        if row["participant_id"] not in in_flight
+        and row["id"] <= first_retry.get(row["participant_id"], row["id"])
+    ]
+
+
+_CANDIDATE_FIELDS = (
+    "id",
+    "participant_id",
+    "payload",
+    "attempts",
+    "purpose",
+    "requires_window",
+    "participant__wa_user_id",
+    "participant__last_inbound_at",
+    "participant__opted_out_at",
+)
+
+
+def claim_batch(
+    holder: str,
+    limit: int = 500,
+    now: datetime | None = None,
+    *,
+    lease: timedelta = LEASE,
+    skip_bulk: bool = False,
+) -> list[Claimed]:
+    """Lease up to `limit` due rows to `holder`; returns those to send, in (due_at, id) order."""
+    now = now or clock.now()
+    with transaction.atomic():
+        qs = due_queryset(now, skip_bulk=skip_bulk)
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True, of=("self",))
+        rows = drop_blocked(list(qs.values(*_CANDIDATE_FIELDS)[: limit * 2]))[:limit]
+        if not rows:
+            return []
+        # Phones are encrypted: decrypt only those of the men we are about to message.
+        phones = dict(
+            Participant.objects.filter(
+                id__in={r["participant_id"] for r in rows if r["participant_id"] is not None}
+            ).values_list("id", "phone")
+        )
+        send, verdicts = partition(rows, phones, now)
+        Message.objects.filter(id__in=[c.id for c in send], status=Message.Status.QUEUED).update(
+            status=Message.Status.SENDING, lease_until=now + lease, leased_by=holder
+        )
+        _apply_verdicts(verdicts, now)
+    return send
+
+
+def partition(
+    rows: list[dict[str, Any]], phones: dict[int, str | None], now: datetime
+) -> tuple[list[Claimed], dict[str, list[int]]]:
+    """Split due rows into those to send and those settled without an attempt (pure)."""
+    send: list[Claimed] = []
+    verdicts: dict[str, list[int]] = {OPTED_OUT: [], OUTSIDE_WINDOW: [], NO_ADDRESS: []}
+    for row in rows:
+        man = row["participant_id"]
+        address = (phones.get(man) or row["participant__wa_user_id"]) if man else None
+        last_inbound = row["participant__last_inbound_at"]
+        if not address:
+            verdicts[NO_ADDRESS].append(row["id"])
+        elif row["participant__opted_out_at"] is not None and row["purpose"] != OPT_OUT_PURPOSE:
+            verdicts[OPTED_OUT].append(row["id"])
+        elif row["requires_window"] and (
+            last_inbound is None or now >= last_inbound + SERVICE_WINDOW
+        ):
+            verdicts[OUTSIDE_WINDOW].append(row["id"])
+        else:
+            send.append(
+                Claimed(row["id"], man, address, row["payload"], row["attempts"], row["purpose"])
+            )
+    return send, verdicts
+
+
+def _apply_verdicts(verdicts: dict[str, list[int]], now: datetime) -> None:
+    outcomes: dict[str, dict[str, Any]] = {
+        OPTED_OUT: {"status": Message.Status.CANCELLED},
+        OUTSIDE_WINDOW: {"status": Message.Status.NEEDS_TEMPLATE},
+        NO_ADDRESS: {"status": Message.Status.FAILED, "failed_at": now},
+    }
+    for reason, ids in verdicts.items():
+        if not ids:
+            continue
+        Message.objects.filter(id__in=ids, status=Message.Status.QUEUED).update(
+            status_reason=reason, lease_until=None, leased_by="", **outcomes[reason]
+        )
+        audit.record_many(
+            audit.SYSTEM,
+            f"outbox.{outcomes[reason]['status']}",
+            "messaging.message",
+            [str(i) for i in ids],
+            reason=reason,
+        )
+
+
+def reclaim_expired(now: datetime | None = None, *, exclude_holder: str = "") -> int:
+    """Rows left `sending` by a holder whose lease ran out go back to `queued` (one UPDATE).
+
+    They may or may not have reached Meta before the holder died: sending is at least once.
+    """
+    now = now or clock.now()
+    qs = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+    if exclude_holder:
+        qs = qs.exclude(leased_by=exclude_holder)
+    with transaction.atomic():
+        count = qs.update(status=Message.Status.QUEUED, lease_until=None, leased_by="")
+        if count:
+            audit.record(
+                audit.SYSTEM, "outbox.reclaimed", object_type="messaging.outbox", count=count
+            )
+    return count
+
+
+def renew(holder: str, now: datetime | None = None, *, lease: timedelta = LEASE) -> int:
+    """Extend the lease of the rows `holder` is still sending."""
+    now = now or clock.now()
+    return Message.objects.filter(status=Message.Status.SENDING, leased_by=holder).update(
+        lease_until=now + lease
+    )
+
+
+def release(ids: list[int], holder: str) -> int:
+    """Rows claimed but not attempted go back to `queued`, as they were."""
+    if not ids:
+        return 0
+    return Message.objects.filter(
+        id__in=ids, status=Message.Status.SENDING, leased_by=holder
+    ).update(status=Message.Status.QUEUED, lease_until=None, leased_by="")

@@ -1,0 +1,201 @@
+"""State changes of participants. Each function writes the audit log.
+
+Inbound senders are keyed by the WhatsApp business-scoped user id when present, else by a keyed
+hash of the phone (`lookup_hash`); phone and profile name are stored encrypted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from patas.core import audit, clock
+from patas.core.crypto import lookup_hash, normalise_phone
+from patas.messaging.models import Message
+from patas.messaging.outbox import Outgoing, cancel_pending, enqueue, text_payload
+from patas.participants.models import Participant
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote an inbound message, as the channel identified him."""
+
+    user_id: str = ""  # business-scoped user id (BSUID)
+    phone: str = ""  # wa_id
+    profile_name: str = ""
+    at: datetime | None = None  # when he wrote: opens the 24-hour window
+
+    def __post_init__(self) -> None:
+        if not self.user_id and not normalise_phone(self.phone):
+            raise ValueError("an inbound sender needs a user id or a phone")
+
+    @property
+    def key(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else f"phone:{normalise_phone(self.phone)}"
+
+    @property
+    def phone_hash(self) -> str | None:
+        return lookup_hash(self.phone) if normalise_phone(self.phone) else None
+
+
+def _participant_actor(participant: Participant) -> str:
+    return f"participant:{participant.ref}"
+
+
+def find_or_create_from_inbound(
+    *, user_id: str = "", phone: str = "", profile_name: str = "", at: datetime | None = None
+) -> Participant:
+    """The participant who wrote, created when new; his 24-hour window opens at `at`."""
+    sender = Sender(user_id=user_id, phone=phone, profile_name=profile_name, at=at)
+    ids = find_or_create_many([sender])
+    return Participant.objects.get(pk=ids[sender.key])
+
+
+def find_or_create_many(senders: Sequence[Sender]) -> dict[str, int]:
+    """Set-based: participant ids by `Sender.key`, creating the new ones in one INSERT.
+
+    Also moves `last_inbound_at` forward (never back) to each sender's latest `at`, capped at
+    now (a clock ahead of ours must not hold the window open longer).
+    """
+    if not senders:
+        return {}
+    now = clock.now()
+    latest: dict[str, Sender] = {}
+    for sender in senders:
+        known = latest.get(sender.key)
+        if known is None or _at(sender, now) > _at(known, now):
+            latest[sender.key] = sender
+    with transaction.atomic():
+        found = _match(list(latest.values()))
+        _touch_window({found[k]: _at(s, now) for k, s in latest.items() if k in found})
+        missing = [s for s in latest.values() if s.key not in found]
+        if missing:
+            found.update(_create(missing, now))  # created with their window already open
+    return found
+
+
+def _at(sender: Sender, now: datetime) -> datetime:
+    return min(sender.at or now, now)
+
+
+def _match(senders: list[Sender]) -> dict[str, int]:
+    user_ids = {s.user_id for s in senders if s.user_id}
+    hashes = {h for s in senders if (h := s.phone_hash)}
+    rows = Participant.objects.filter(
+        Q(wa_user_id__in=user_ids) | Q(phone_hash__in=hashes)
+    ).values_list("id", "wa_user_id", "phone_hash")
+    by_user = {u: pk for pk, u, _ in rows if u}
+    by_hash = {h: pk for pk, _, h in rows if h}
+    found: dict[str, int] = {}
+    for sender in senders:
+        pk = by_user.get(sender.user_id) if sender.user_id else None
+        if pk is None and sender.phone_hash:
+            pk = by_hash.get(sender.phone_hash)
+            if pk is not None and sender.user_id:
+                _attach_user_id(pk, sender.user_id)
+        if pk is not None:
+            found[sender.key] = pk
+    return found
+
+
+def _attach_user_id(pk: int, user_id: str) -> None:
+    """A man first known by phone now also has a user id: key him on it from now on."""
+    changed = Participant.objects.filter(pk=pk, wa_user_id__isnull=True).update(wa_user_id=user_id)
+    if changed:
+        audit.record(
+            audit.SYSTEM,
+            "participant.user_id_attached",
+            object_type="participants.participant",
+            object_id=str(pk),
+        )
+
+
+def _create(senders: list[Sender], now: datetime) -> dict[str, int]:
+    rows = [
+        Participant(
+            uid=uuid.uuid4(),
+            wa_user_id=s.user_id or None,
+            phone_hash=s.phone_hash,
+            phone=normalise_phone(s.phone) or None,
+            profile_name=s.profile_name or None,
+            created_at=now,
+            last_inbound_at=_at(s, now),
+        )
+        for s in senders
+    ]
+    # ignore_conflicts: a concurrent request may create the same man first (PostgreSQL);
+    # we then read back whichever row won.
+    Participant.objects.bulk_create(rows, ignore_conflicts=True)
+    mine = {row.uid for row in rows}
+    found = _match(senders)
+    created = Participant.objects.filter(pk__in=found.values(), uid__in=mine)
+    created_ids = [str(pk) for pk in created.values_list("id", flat=True)]
+    if created_ids:
+        audit.record_many(
+            audit.SYSTEM,
+            "participant.created_from_inbound",
+            "participants.participant",
+            created_ids,
+        )
+    return found
+
+
+def _touch_window(latest_by_id: dict[int, datetime]) -> None:
+    """One UPDATE per distinct time (a payload usually carries one)."""
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for pk, at in latest_by_id.items():
+        by_time[at].append(pk)
+    for at in sorted(by_time):  # a fixed order, so concurrent writers lock rows alike
+        ids = sorted(by_time[at])
+        Participant.objects.filter(pk__in=ids).filter(
+            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=at)
+        ).update(last_inbound_at=at)
+
+
+def _confirmation(participant: Participant, key: str) -> Outgoing:
+    from patas.programs.texts import system_text
+
+    body = system_text(participant, key)
+    return Outgoing(participant.pk, text_payload(body), Message.Purpose.OPT_OUT, text=body)
+
+
+def opt_out(participant: Participant, via_text: str) -> bool:
+    """Stop every message to him at once and confirm once. False if he was already out."""
+    now = clock.now()
+    with transaction.atomic():
+        changed = Participant.objects.filter(pk=participant.pk, opted_out_at__isnull=True).update(
+            opted_out_at=now
+        )
+        if not changed:
+            return False
+        participant.opted_out_at = now
+        cancelled = cancel_pending(participant.pk, "opt-out")
+        enqueue(_confirmation(participant, "opt_out_confirmation"))
+        audit.record(
+            _participant_actor(participant),
+            "participant.opted_out",
+            participant,
+            via_text=via_text[:100],
+            cancelled=cancelled,
+        )
+    return True
+
+
+def opt_in(participant: Participant) -> bool:
+    """He asked to receive messages again: clear the opt-out and confirm. False if not out."""
+    with transaction.atomic():
+        changed = Participant.objects.filter(pk=participant.pk, opted_out_at__isnull=False).update(
+            opted_out_at=None
+        )
+        if not changed:
+            return False
+        participant.opted_out_at = None
+        enqueue(_confirmation(participant, "opt_in_confirmation"))
+        audit.record(_participant_actor(participant), "participant.opted_in", participant)
+    return True

@@ -1,0 +1,194 @@
+"""The engine's shell: Enrolment rows -> engine.State, and Decisions -> SQL, set-based.
+
+`apply_decisions` writes any number of decisions with a handful of statements: one bulk INSERT
+for the outbox, one for new days, and one UPDATE per distinct set of changes (a day's fan-out
+has few: men share the day number, the start time and their time zone's next wake).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
+
+from patas.core import audit
+from patas.core.crypto import decrypt
+from patas.messaging.models import Message
+from patas.messaging.outbox import Outgoing
+from patas.participants.models import SERVICE_WINDOW, Participant
+from patas.programs.bulk import insert_days, insert_outbox
+from patas.programs.engine import Decision, State
+from patas.programs.models import DayProgress, Enrolment
+
+ENROLMENT_FIELDS = (
+    "id",
+    "participant_id",
+    "status",
+    "time_zone",
+    "send_hour",
+    "current_day",
+    "phase",
+    "enrolled_at",
+    "day_started_at",
+    "content_from",
+    "day_checked_in",
+    "wake",
+    "last_reply_at",
+    "reminders_today",
+    "reminders_on",
+    "miss_you_at",
+)
+PARTICIPANT_FIELDS = (
+    "participant__language",
+    "participant__last_inbound_at",
+    "participant__opted_out_at",
+)
+VALUE_FIELDS = ENROLMENT_FIELDS + PARTICIPANT_FIELDS
+# His profile name, still encrypted: decrypted only when a template (which greets him) may go.
+NAME_TOKEN = {"name_token": Cast("participant__profile_name", TextField())}
+CANCELLED_BY_ENGINE = (Message.Purpose.PROGRAM, Message.Purpose.REMINDER)
+CHUNK = 5000
+
+
+def _first_name(row: dict[str, Any], now: datetime | None) -> str:
+    token = row.get("name_token") or ""
+    last = row["participant__last_inbound_at"]
+    if not token or (
+        now is not None and last is not None and last + SERVICE_WINDOW > now + timedelta(hours=12)
+    ):
+        return ""  # his window stays open: the day's content goes without a template
+    try:
+        return decrypt(token).split(" ")[0][:60]
+    except ValueError:
+        return ""
+
+
+def state_from_row(row: dict[str, Any], now: datetime | None = None) -> State:
+    """A State from a `.values(*VALUE_FIELDS, **NAME_TOKEN)` row."""
+    name = _first_name(row, now)
+    return State(
+        enrolment_id=row["id"],
+        participant_id=row["participant_id"],
+        status=row["status"],
+        language=row["participant__language"] or "",
+        time_zone=row["time_zone"],
+        send_hour=row["send_hour"],
+        current_day=row["current_day"],
+        phase=row["phase"],
+        enrolled_at=row["enrolled_at"],
+        day_started_at=row["day_started_at"],
+        opener_sent_at=row.get("opener_sent_at"),
+        content_from=row["content_from"],
+        day_checked_in=row["day_checked_in"],
+        next_wake_at=row.get("next_wake_at"),
+        wake=row["wake"],
+        last_reply_at=row["last_reply_at"],
+        last_inbound_at=row["participant__last_inbound_at"],
+        reminders_today=row["reminders_today"],
+        reminders_on=row["reminders_on"],
+        miss_you_at=row["miss_you_at"],
+        opted_out=row["participant__opted_out_at"] is not None,
+        name=name,
+    )
+
+
+def state_of(enrolment: Enrolment) -> State:
+    row = Enrolment.objects.filter(pk=enrolment.pk).values(*VALUE_FIELDS, **NAME_TOKEN).get()
+    return state_from_row(row)
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _group(pairs: Iterable[tuple[int, dict[str, Any]]]) -> dict[tuple, list[int]]:
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for pk, changes in pairs:
+        if changes:
+            groups[tuple(sorted(changes.items()))].append(pk)
+    return groups
+
+
+def apply_decisions(
+    decided: Sequence[tuple[State, Decision]], now: datetime, actor: str = audit.SYSTEM
+) -> int:
+    """Write decisions; returns how many outbox rows were enqueued. Call inside a transaction."""
+    decided = [(s, d) for s, d in decided if not d.empty or d.cancel_pending or d.audit]
+    if not decided:
+        return 0
+    _cancel([s.participant_id for s, d in decided if d.cancel_pending])
+    sent = insert_outbox(
+        (
+            Outgoing(s.participant_id, x.payload, x.purpose, x.due_at, x.text)
+            for s, d in decided
+            for x in d.send
+        ),
+        now,
+    )
+    _update_enrolments(decided)
+    _write_days(decided, now)
+    _update_participants(decided)
+    _audit(decided, actor)
+    return sent
+
+
+def _cancel(participant_ids: list[int]) -> None:
+    for ids in _chunks(participant_ids):
+        Message.objects.filter(
+            participant_id__in=ids,
+            direction=Message.Direction.OUT,
+            status__in=[Message.Status.QUEUED, Message.Status.NEEDS_TEMPLATE],
+            purpose__in=CANCELLED_BY_ENGINE,
+        ).update(status=Message.Status.CANCELLED, status_reason="program paused or ended")
+
+
+def _update_enrolments(decided: Sequence[tuple[State, Decision]]) -> None:
+    for key, pks in _group((s.enrolment_id, d.changes) for s, d in decided).items():
+        for ids in _chunks(pks):
+            Enrolment.objects.filter(pk__in=ids).update(**dict(key))
+
+
+def _write_days(decided: Sequence[tuple[State, Decision]], now: datetime) -> None:
+    """New days in one INSERT (with their first changes); other days' changes as UPDATEs."""
+    insert_days(
+        (
+            (s.enrolment_id, d.new_day, d.day_changes if d.day == d.new_day else {})
+            for s, d in decided
+            if d.new_day
+        ),
+        now,
+    )
+    by_day: dict[tuple[int, tuple], list[int]] = defaultdict(list)
+    for s, d in decided:
+        if d.day and d.day_changes and d.day != d.new_day:
+            by_day[(d.day, tuple(sorted(d.day_changes.items())))].append(s.enrolment_id)
+    for (day, key), pks in by_day.items():
+        changes: dict[str, Any] = dict(key)
+        if "reminders" in changes:
+            changes["reminders"] = F("reminders") + changes["reminders"]
+        for ids in _chunks(pks):
+            DayProgress.objects.filter(enrolment_id__in=ids, day=day).update(**changes)
+
+
+def _update_participants(decided: Sequence[tuple[State, Decision]]) -> None:
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for s, d in decided:
+        if d.participant_status:
+            by_status[d.participant_status].append(s.participant_id)
+    for status, pks in by_status.items():
+        for ids in _chunks(pks):
+            Participant.objects.filter(pk__in=ids).update(status=status)
+
+
+def _audit(decided: Sequence[tuple[State, Decision]], actor: str) -> None:
+    by_action: dict[str, list[str]] = defaultdict(list)
+    for s, d in decided:
+        for action in d.audit:
+            by_action[action].append(str(s.enrolment_id))
+    for action, ids in by_action.items():
+        audit.record_many(actor, action, "programs.enrolment", ids)

@@ -1,0 +1,89 @@
+"""A day's content and templates as send bodies, built once and reused (pure, cached).
+
+In a fan-out every man on day N in language L gets the same payload objects, so they are built
+once per pack, day and language; template bodies once per template, language and day.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from patas.messaging.outbox import describe
+from patas.programs.pack import Pack
+from patas.programs.payloads import item_payload, template_text
+from patas.programs.schema import Item, Template
+
+_PARAMS: dict[int, tuple[Any, int]] = {}
+
+
+def param_count(template: Any) -> int:
+    """How many {{n}} variables a template body has (cached per template object)."""
+    cached = _PARAMS.get(id(template))
+    if cached is None or cached[0] is not template:
+        count = len(set(re.findall(r"\{\{(\d+)\}\}", " ".join(template.body.values()))))
+        cached = _PARAMS[id(template)] = (template, count)
+    return int(cached[1])
+
+
+_ITEMS: dict[tuple[int, int, str], tuple[Pack, tuple[tuple[dict[str, Any], str], ...]]] = {}
+
+
+def day_items(pack: Pack, day: int, lang: str) -> tuple[tuple[dict[str, Any], str], ...]:
+    """The day's messages, challenge and check-in as (payload, readable text), in order.
+
+    Built once per pack, day and language (the fan-out reuses the same payload objects).
+    """
+    cached = _ITEMS.get((id(pack), day, lang))
+    if cached is not None and cached[0] is pack:
+        return cached[1]
+    items = _build_items(pack, day, lang)
+    _ITEMS[(id(pack), day, lang)] = (pack, items)
+    return items
+
+
+def _build_items(pack: Pack, day: int, lang: str) -> tuple[tuple[dict[str, Any], str], ...]:
+    spec = pack.day(day)
+    default = pack.program.default_language
+    items = list(spec.messages)
+    items.append(Item(id=spec.challenge.id, type="text", text=spec.challenge.text))
+    if spec.checkin is not None:
+        items.append(
+            Item(
+                id=spec.checkin.id,
+                type="buttons",
+                text=spec.checkin.text,
+                buttons=spec.checkin.buttons,
+            )
+        )
+    out = []
+    for item in items:
+        prefix = (
+            f"checkin:{day}:" if spec.checkin is not None and item.id == spec.checkin.id else ""
+        )
+        payload = item_payload(
+            item, lang, default, id_prefix=prefix, media_root=f"{pack.program.id}/"
+        )
+        text = payload.get("text", {}).get("body") if payload["type"] == "text" else None
+        out.append((payload, text or describe(payload)))
+    return tuple(out)
+
+
+_TEMPLATE_TEXT: dict[tuple[int, str, int], tuple[Any, str]] = {}
+
+
+def template_body(template: Template, lang: str, default: str, day: int, count: int) -> str:
+    """The template's body for day N with {{1}} left in place (the caller puts his name)."""
+    key = (id(template), lang, day)
+    cached = _TEMPLATE_TEXT.get(key)
+    if cached is None or cached[0] is not template:
+        body = template_text(template, lang, default, ["{{1}}", str(day)][:count])
+        cached = _TEMPLATE_TEXT[key] = (template, body)
+    return str(cached[1])
+
+
+def clear() -> None:
+    """Forget built content (tests that swap packs)."""
+    _ITEMS.clear()
+    _PARAMS.clear()
+    _TEMPLATE_TEXT.clear()

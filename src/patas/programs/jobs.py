@@ -1,0 +1,168 @@
+"""The engine's worker job: every minute, decide for every enrolment whose time has come.
+
+Set-based: due enrolments are read in chunks with `.values()` (one query per chunk), decided in
+Python, and written with `enqueue_many`, one bulk INSERT of new days and grouped UPDATEs. On
+PostgreSQL each chunk is locked with SKIP LOCKED so a router event for the same man waits.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+
+from patas.core import audit
+from patas.core.jobs import periodic
+from patas.messaging.models import Message
+from patas.programs import engine
+from patas.programs.apply import (
+    CHUNK,
+    NAME_TOKEN,
+    VALUE_FIELDS,
+    apply_decisions,
+    state_from_row,
+)
+from patas.programs.models import Enrolment
+from patas.programs.pack import Pack, get_pack
+
+log = logging.getLogger(__name__)
+ACTIVE = (Enrolment.Status.ENROLLED, Enrolment.Status.PAUSED)
+SENT = (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ)
+
+
+@periodic(every=timedelta(minutes=1))
+def run_program_engine(now: datetime) -> int:
+    """One pass: mirror opt-outs, open pending days he answered, re-open with templates, wake.
+
+    Day starts are recorded per man in DayProgress; the audit log gets one line per pass that
+    did something (opt-outs, removals and completions are audited per man by their actions).
+    """
+    counts = {
+        "opted_out": mirror_opt_outs(now),
+        "opened": open_answered_days(now),
+        "reopened": reopen_needs_template(now),
+        "woken": wake_due(now),
+    }
+    done = sum(counts.values())
+    if done:
+        audit.record(audit.SYSTEM, "programs.engine_pass", object_type="programs.job", **counts)
+    return done
+
+
+def _locked(qs):  # type: ignore[no-untyped-def]
+    if connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def _run(qs, event: engine.Event, now: datetime, limit: int | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Decide `event` for every enrolment of `qs`, chunk by chunk (by id); returns rows sent."""
+    last_id, total, seen = 0, 0, 0
+    packs: dict[str, Pack] = {}
+    while limit is None or seen < limit:
+        with transaction.atomic():
+            chunk = _locked(qs.filter(pk__gt=last_id).order_by("pk"))
+            rows = list(chunk.values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)[:CHUNK])
+            if not rows:
+                break
+            last_id = rows[-1]["id"]
+            seen += len(rows)
+            decided = []
+            for row in rows:
+                program_id = row["program_id"]
+                if program_id not in packs:
+                    packs[program_id] = get_pack(program_id)
+                state = state_from_row(row, now)
+                decided.append((state, engine.decide(state, event, now, packs[program_id])))
+            total += apply_decisions(decided, now)
+    return total
+
+
+def mirror_opt_outs(now: datetime) -> int:
+    """Men who opted out (participants.opted_out_at) leave their program: one UPDATE."""
+    qs = Enrolment.objects.filter(status__in=ACTIVE, participant__opted_out_at__isnull=False)
+    ids = [str(pk) for pk in qs.values_list("pk", flat=True)]
+    if not ids:
+        return 0
+    Enrolment.objects.filter(pk__in=[int(i) for i in ids]).update(
+        status=Enrolment.Status.OPTED_OUT,
+        next_wake_at=None,
+        ended_at=now,
+        end_reason="opted out",
+    )
+    audit.record_many(audit.SYSTEM, "programs.opted_out", "programs.enrolment", ids)
+    return len(ids)
+
+
+def open_answered_days(now: datetime) -> int:
+    """A day pending his tap opens when he wrote anything after the opener went out."""
+    qs = Enrolment.objects.filter(
+        status=Enrolment.Status.ENROLLED,
+        phase=Enrolment.Phase.OPENER,
+        participant__last_inbound_at__gt=F("opener_sent_at"),
+        participant__opted_out_at__isnull=True,
+    )
+    return _run(qs, engine.OpenDay(), now)
+
+
+def reopen_needs_template(now: datetime) -> int:
+    """Content the sender refused (window closed, 131047): cancel it, send the day's opener."""
+    stuck = (
+        Message.objects.filter(
+            direction=Message.Direction.OUT,
+            status=Message.Status.NEEDS_TEMPLATE,
+            purpose=Message.Purpose.PROGRAM,
+            requires_window=True,
+        )
+        .values_list("participant_id", flat=True)
+        .distinct()
+    )
+    rows = list(
+        Enrolment.objects.filter(
+            participant_id__in=list(stuck),
+            status=Enrolment.Status.ENROLLED,
+            phase=Enrolment.Phase.CONTENT,
+        ).values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)
+    )
+    if not rows:
+        return 0
+    decided = []
+    with transaction.atomic():
+        for row in rows:
+            state = state_from_row(row, now)
+            sent = _items_sent_today(state)
+            Message.objects.filter(
+                participant_id=state.participant_id,
+                direction=Message.Direction.OUT,
+                status=Message.Status.NEEDS_TEMPLATE,
+                purpose=Message.Purpose.PROGRAM,
+            ).update(status=Message.Status.CANCELLED, status_reason="waiting for the day opener")
+            pack = get_pack(row["program_id"])
+            decided.append((state, engine.decide(state, engine.NeedsTemplate(sent), now, pack)))
+        return apply_decisions(decided, now)
+
+
+def _items_sent_today(state: engine.State) -> int:
+    """How many of today's content items already went out (they are sent in order)."""
+    if state.day_started_at is None:
+        return 0
+    return Message.objects.filter(
+        Q(participant_id=state.participant_id)
+        & Q(direction=Message.Direction.OUT)
+        & Q(purpose=Message.Purpose.PROGRAM)
+        & Q(requires_window=True)
+        & Q(created_at__gte=state.day_started_at)
+        & Q(status__in=SENT)
+    ).count()
+
+
+def wake_due(now: datetime, limit: int | None = None) -> int:
+    """Every enrolment whose next_wake_at has come: start days, send reminders, complete."""
+    qs = Enrolment.objects.filter(
+        status=Enrolment.Status.ENROLLED,
+        next_wake_at__lte=now,
+        participant__opted_out_at__isnull=True,
+    )
+    return _run(qs, engine.Wake(), now, limit)

@@ -1,0 +1,94 @@
+"""Router steps of this app: intake (40), program (60), fallback (90)."""
+
+from __future__ import annotations
+
+from patas.core import clock
+from patas.messaging.models import Message
+from patas.messaging.router import Inbound, Result
+from patas.participants import intake
+from patas.participants.models import IntakeSession, Participant
+from patas.programs import actions, commands, schedule
+from patas.programs.models import Enrolment
+from patas.programs.pack import get_pack
+
+IN_INTAKE = (Participant.Status.NEW, Participant.Status.INTAKE)
+ACTIVE = (Enrolment.Status.ENROLLED, Enrolment.Status.PAUSED)
+
+
+def intake_step(inbound: Inbound) -> Result:
+    """Men who are new or in intake: the next intake question (or the closing)."""
+    if inbound.participant.status not in IN_INTAKE:
+        return Result.CONTINUE
+    actions.advance_intake(inbound.participant, inbound.message, inbound.text, inbound.reply_id)
+    return Result.DONE
+
+
+def _checkin(reply_id: str) -> tuple[int, str] | None:
+    parts = reply_id.split(":", 2)
+    if len(parts) == 3 and parts[0] == "checkin" and parts[1].isdigit():
+        return int(parts[1]), parts[2]
+    return None
+
+
+def program_step(inbound: Inbound) -> Result:
+    """Enrolled men: check-in answers, opener taps, PAUSA/SEGUIR/HORA, his new hour."""
+    enrolment = Enrolment.objects.filter(participant=inbound.participant, status__in=ACTIVE).first()
+    if enrolment is None:
+        return Result.CONTINUE
+    actor = actions.actor_of(inbound.participant)
+    answer = _checkin(inbound.reply_id)
+    if answer is not None:
+        actions.record_checkin(enrolment, answer[0], answer[1], actor)
+        return Result.DONE
+    command = commands.command_of(inbound.text) if not inbound.reply_id else None
+    if command == "pause" and enrolment.status == Enrolment.Status.ENROLLED:
+        actions.pause(enrolment, actor)
+        return Result.DONE
+    if command == "resume" and enrolment.status == Enrolment.Status.PAUSED:
+        actions.resume(enrolment, actor)
+        return Result.DONE
+    if command == "hour":
+        actions.ask_hour(enrolment, actor)
+        return Result.DONE
+    if enrolment.awaiting_hour:
+        chosen = intake.parse_time(inbound.text, inbound.reply_id)
+        if chosen is not None:
+            actions.change_hour(enrolment, chosen, actor)
+            return Result.DONE
+    opener = inbound.reply_id.startswith("open_day:")
+    if enrolment.status == Enrolment.Status.ENROLLED and (
+        opener or enrolment.phase == Enrolment.Phase.OPENER
+    ):
+        actions.open_day(enrolment, actor)
+        return Result.DONE
+    return Result.DONE if opener else Result.CONTINUE
+
+
+def fallback_step(inbound: Inbound) -> Result:
+    """Nobody took his message: `fallback_help` at most once a (local) day; closed men: silence."""
+    participant = inbound.participant
+    pack = get_pack()
+    today = schedule.local_date(clock.now(), pack.program.time_zone)
+    if participant.status == Participant.Status.WAITING_PARTNER:
+        if (
+            IntakeSession.objects.filter(participant=participant)
+            .exclude(last_nudged_on=today)
+            .update(last_nudged_on=today)
+        ):
+            actions.say(participant, "waiting_partner", Message.Purpose.SYSTEM)
+        return Result.DONE
+    enrolment = (
+        Enrolment.objects.filter(participant=participant)
+        .exclude(status__in=[Enrolment.Status.REMOVED, Enrolment.Status.OPTED_OUT])
+        .first()
+    )
+    if enrolment is None:
+        return Result.DONE  # ineligible or declined: nothing more is sent
+    claimed = (
+        Enrolment.objects.filter(pk=enrolment.pk)
+        .exclude(fallback_on=today)
+        .update(fallback_on=today)
+    )
+    if claimed:
+        actions.say(participant, "fallback_help", Message.Purpose.SYSTEM)
+    return Result.DONE

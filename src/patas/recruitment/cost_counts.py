@@ -1,0 +1,154 @@
+"""What patas counted, for the cost model: a handful of aggregate queries over the database.
+
+- WhatsApp messages: outbound rows the status webhooks marked billable, by pricing category.
+- Facilitator hours: from console activity in the audit log. Each distinct (console user, clock
+  hour) with at least one group action (`group.*`: posts, private replies, hide, pin, remove,
+  mark answered...) counts as one hour of work. It is a floor-ish estimate: reading the thread
+  leaves no audit row, a single reply counts a whole hour. Programs that pay by the hour
+  should compare it with timesheets.
+- Interviews: completed survey sessions, men's and partners', by mode (chat / phone).
+- Spend: Ads Manager imports (ads) and manual entries (influencers and other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models.functions import Least, TruncHour
+
+from patas.core.models import AuditEntry
+from patas.groups.models import GroupPost
+from patas.messaging.models import Message
+from patas.programs.models import Enrolment
+from patas.programs.pack import get_pack
+from patas.recruitment import costs, funnel
+from patas.recruitment.models import SpendEntry
+from patas.surveys.models import PartnerSurveySession, Status, SurveySession
+
+
+def rate_card_path(program_id: str | None = None) -> Path:
+    return Path(settings.CONTENT_DIR) / (program_id or settings.DEFAULT_PROGRAM) / "rate-card.yaml"
+
+
+def billable_messages() -> dict[str, int]:
+    rows = (
+        Message.objects.filter(direction=Message.Direction.OUT, billable=True)
+        .values("pricing_category")
+        .annotate(n=Count("id"))
+    )
+    return {r["pricing_category"] or "unknown": r["n"] for r in rows}
+
+
+def facilitator_hours() -> float:
+    worked = (
+        AuditEntry.objects.filter(actor__startswith="user:", action__startswith="group.")
+        .annotate(hour=TruncHour("at"))
+        .values("actor", "hour")
+        .distinct()
+    )
+    return float(worked.count())
+
+
+def interviews() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for manager in (SurveySession.objects, PartnerSurveySession.objects):
+        rows = manager.filter(status=Status.COMPLETED).values("mode").annotate(n=Count("id"))
+        for r in rows:
+            out[r["mode"]] = out.get(r["mode"], 0) + r["n"]
+    return out
+
+
+def spend() -> tuple[float, float]:
+    rows = SpendEntry.objects.values("origin").annotate(total=Sum("amount"))
+    by_origin = {r["origin"]: Decimal(r["total"] or 0) for r in rows}
+    ads = by_origin.get(SpendEntry.Origin.ADS_MANAGER, Decimal(0))
+    other = sum((v for k, v in by_origin.items() if k != SpendEntry.Origin.ADS_MANAGER), Decimal(0))
+    return float(ads), float(other)
+
+
+def enrolment_totals() -> tuple[int, int, int]:
+    """(enrolled, completed by the program's rule, man-days = days in program summed)."""
+    programs = funnel.program_ids()
+    days = Case(
+        *[
+            When(program_id=p, then=Least("current_day", Value(get_pack(p).program.days)))
+            for p in programs
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    queryset = Enrolment.objects.all()
+    if funnel.needs_checkins(programs):
+        queryset = queryset.annotate(checkins=funnel.checkins_subquery("pk"))
+    result = queryset.aggregate(
+        enrolled=Count("id"),
+        completed=Count("id", filter=funnel.completed_q("", programs)),
+        man_days=Sum(days),
+    )
+    return result["enrolled"], result["completed"], int(result["man_days"] or 0)
+
+
+def measured_counts() -> costs.Counts:
+    ads, other = spend()
+    enrolled, completed, man_days = enrolment_totals()
+    return costs.Counts(
+        messages=billable_messages(),
+        facilitator_hours=facilitator_hours(),
+        interviews=interviews(),
+        ad_spend=ads,
+        other_spend=other,
+        enrolled=enrolled,
+        completed=completed,
+        man_days=man_days,
+    )
+
+
+def per_man(counts: costs.Counts) -> costs.PerMan | None:
+    """Per enrolled man, from what was measured (None before anyone enrolled)."""
+    if not counts.enrolled:
+        return None
+    men = counts.enrolled
+    program = Message.objects.filter(direction=Message.Direction.OUT, participant__isnull=False)
+    sent = program.exclude(purpose=Message.Purpose.RELAY).exclude(
+        status__in=[Message.Status.CANCELLED, Message.Status.FAILED]
+    )
+    posts = GroupPost.objects.filter(author__isnull=False).count()
+    return costs.PerMan(
+        program_messages=sent.count() / men,
+        group_posts_per_day=posts / counts.man_days if counts.man_days else 0.0,
+        ad_spend=counts.ad_spend / men,
+        facilitator_hours=counts.facilitator_hours / men,
+        interviews=sum(counts.interviews.values()) / men,
+        completion_rate=counts.completed / men,
+    )
+
+
+@dataclass(frozen=True)
+class CostReport:
+    card: costs.RateCard
+    counts: costs.Counts
+    actual: costs.Breakdown
+    per_man: costs.PerMan | None
+    men: int
+    days: int
+    live: costs.Breakdown | None
+    digest: costs.Breakdown | None
+
+
+def cost_report(men: int = 100_000, card: costs.RateCard | None = None) -> CostReport:
+    """Costs so far, split by item, and a projection for `men` (live vs digest relay)."""
+    card = card or costs.load_rate_card(rate_card_path())
+    counts = measured_counts()
+    measured = per_man(counts)
+    days = get_pack().program.days
+    live = digest = None
+    if measured is not None and men > 0:
+        live = costs.project(card, measured, men, days, relay="live")
+        digest = costs.project(card, measured, men, days, relay="digest")
+    return CostReport(
+        card, counts, costs.breakdown(card, counts), measured, men, days, live, digest
+    )

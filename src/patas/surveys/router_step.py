@@ -1,0 +1,18 @@
+"""Router step "open survey" (order 30): a man with an open chat survey is answering it."""
+
+from __future__ import annotations
+
+from patas.messaging.router import Inbound, Result
+from patas.surveys import actions
+from patas.surveys.render import split_reply_id
+
+
+def open_survey(inbound: Inbound) -> Result:
+    # the router holds a transaction: lock his session row until the answer is saved
+    session = actions.open_chat_session(inbound.participant, lock=True)
+    if session is None:
+        return Result.CONTINUE
+    if inbound.reply_id and split_reply_id(inbound.reply_id) is None:
+        return Result.CONTINUE  # a tap on another flow's button (e.g. a day's check-in)
+    actions.answer(session, inbound.text, inbound.reply_id, locked=True)
+    return Result.DONE

@@ -1,0 +1,217 @@
+"""Run a plan on a data set: the estimates, balance, attrition, bounds, TOT and subgroups.
+
+Pure: (plan, DataFrame) -> Results of DataFrames. The command writes them; the report shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from patas.trials import estimate as est
+from patas.trials import inference
+from patas.trials.diagnostics import attrition, balance, flow, lee
+from patas.trials.plan import Plan
+from patas.trials.prepare import Prepared, design_of, outcome_rows, prepare
+
+__all__ = ["Results", "design_of", "estimates", "outcome_rows", "prepare", "run"]
+
+
+@dataclass
+class Results:
+    plan: Plan
+    estimates: pd.DataFrame
+    balance: pd.DataFrame
+    balance_tests: pd.DataFrame
+    attrition: pd.DataFrame
+    attrition_tests: pd.DataFrame
+    lee: pd.DataFrame
+    tot: pd.DataFrame
+    heterogeneity: pd.DataFrame
+    flow: pd.DataFrame
+    notes: list[str]
+
+
+def fit_outcome(plan: Plan, prep: Prepared, y: np.ndarray, rows: np.ndarray) -> est.Fit:
+    n_arms = len(prep.arm_names)
+    x = est.design_matrix(
+        prep.arm[rows], n_arms, prep.covariates[rows], plan.covariate_adjustment == "lin"
+    )
+    cluster = prep.cluster[rows] if prep.cluster is not None else None
+    return est.ols_fe(y[rows], x, prep.strata[rows], plan.se, cluster)
+
+
+def ri_for_outcomes(
+    plan: Plan, prep: Prepared, draws: np.ndarray, samples: list[tuple[np.ndarray, np.ndarray]]
+) -> list[np.ndarray]:
+    """RI coefficients of every outcome, several outcomes per matrix product (memory-capped)."""
+    per_outcome = (
+        (1 + prep.covariates.shape[1]) ** 2 * 3 if plan.covariate_adjustment == "lin" else 3
+    )
+    group = max(1, int(40_000_000 // max(1, draws.shape[1] * per_outcome)))
+    found: list[np.ndarray] = []
+    for start in range(0, len(samples), group):
+        found += inference.ri_coefficients_many(
+            samples[start : start + group],
+            draws,
+            len(prep.arm_names),
+            prep.strata,
+            prep.covariates,
+            plan.covariate_adjustment == "lin",
+        )
+    return found
+
+
+def estimates(plan: Plan, prep: Prepared, draws: np.ndarray | None) -> pd.DataFrame:
+    records: list[dict[str, Any]] = []
+    n_arms = len(prep.arm_names)
+    listed = [(f, o) for f, outcomes in plan.family_map().items() for o in outcomes]
+    samples = [outcome_rows(plan, prep, o) for _, o in listed]
+    ri_all = ri_for_outcomes(plan, prep, draws, samples) if draws is not None else None
+    for k, ((family, outcome), (y, rows)) in enumerate(zip(listed, samples, strict=True)):
+        fit = fit_outcome(plan, prep, y, rows)
+        arm = prep.arm[rows]
+        ri = ri_all[k] if ri_all is not None else None
+        ctrl = y[rows][arm == 0]
+        for a in range(1, n_arms):
+            b, se, p, lo, hi = fit.test(a - 1, plan.alpha)
+            ri_p, ri_se = (
+                inference.ri_pvalue(b, ri[:, a - 1]) if ri is not None else (np.nan, np.nan)
+            )
+            records.append(
+                {
+                    "family": family,
+                    "outcome": outcome,
+                    "arm": prep.arm_names[a],
+                    "estimate": b,
+                    "std_error": se,
+                    "p_value": p,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n": rows.size,
+                    "n_treated": int((arm == a).sum()),
+                    "n_control": int((arm == 0).sum()),
+                    "control_mean": ctrl.mean(),
+                    "control_sd": ctrl.std(ddof=1),
+                    "ri_p_value": ri_p,
+                    "ri_mc_se": ri_se,
+                    "se_type": plan.se,
+                    "adjustment": plan.covariate_adjustment,
+                }
+            )
+    table = pd.DataFrame.from_records(records)
+    table["q_value"] = np.nan
+    for _, idx in table.groupby(["family", "arm"]).groups.items():
+        table.loc[idx, "q_value"] = inference.sharpened_q(table.loc[idx, "p_value"].to_numpy())
+    return table
+
+
+def tot(plan: Plan, prep: Prepared) -> pd.DataFrame:
+    if plan.participation is None:
+        return pd.DataFrame()
+    d = pd.to_numeric(prep.data[plan.participation.column], errors="coerce").to_numpy(float)
+    outcomes = plan.participation.outcomes or plan.all_outcomes()
+    records = []
+    for outcome in outcomes:
+        y, rows = outcome_rows(plan, prep, outcome)
+        rows = rows[np.isfinite(d[rows])]
+        for a in range(1, len(prep.arm_names)):
+            sub = rows[np.isin(prep.arm[rows], [0, a])]
+            z = (prep.arm[sub] == a).astype(float)
+            se = plan.se if plan.se in ("classical", "cluster") else "HC1"
+            cl = prep.cluster[sub] if prep.cluster is not None else None
+            beta, s, df = est.two_stage(
+                y[sub], d[sub], z, prep.covariates[sub], prep.strata[sub], se, cl
+            )
+            p = float(2 * stats.t.sf(abs(beta / s), df)) if s > 0 else np.nan
+            crit = float(stats.t.ppf(1 - plan.alpha / 2, df))
+            records.append(
+                {
+                    "outcome": outcome,
+                    "arm": prep.arm_names[a],
+                    "estimate": beta,
+                    "std_error": s,
+                    "p_value": p,
+                    "ci_low": beta - crit * s,
+                    "ci_high": beta + crit * s,
+                    "n": sub.size,
+                    "participation_treated": d[sub][z == 1].mean(),
+                    "participation_control": d[sub][z == 0].mean(),
+                }
+            )
+    return pd.DataFrame.from_records(records)
+
+
+def heterogeneity(plan: Plan, prep: Prepared) -> pd.DataFrame:
+    records = []
+    for group in plan.subgroups:
+        levels = prep.data[group].astype("string")
+        for outcome in plan.all_outcomes():
+            y, rows = outcome_rows(plan, prep, outcome)
+            found = []
+            for level in sorted(levels.dropna().unique()):
+                sub = rows[(levels.iloc[rows] == level).fillna(False).to_numpy()]
+                try:
+                    fit = fit_outcome(plan, prep, y, sub)
+                except (est.EstimationError, ValueError):
+                    continue
+                for a in range(1, len(prep.arm_names)):
+                    b, s, p, lo, hi = fit.test(a - 1, plan.alpha)
+                    found.append(
+                        {
+                            "subgroup": group,
+                            "level": level,
+                            "outcome": outcome,
+                            "arm": prep.arm_names[a],
+                            "estimate": b,
+                            "std_error": s,
+                            "p_value": p,
+                            "ci_low": lo,
+                            "ci_high": hi,
+                            "n": sub.size,
+                        }
+                    )
+            frame = pd.DataFrame.from_records(found)
+            for _, part in frame.groupby("arm") if len(frame) else []:
+                w = 1 / part.std_error**2
+                mean = float((w * part.estimate).sum() / w.sum())
+                q = float((w * (part.estimate - mean) ** 2).sum())
+                p_equal = float(stats.chi2.sf(q, len(part) - 1)) if len(part) > 1 else np.nan
+                frame.loc[part.index, "p_equal_effects"] = p_equal
+            records.extend(frame.to_dict("records"))
+    return pd.DataFrame.from_records(records)
+
+
+def run(plan: Plan, data: pd.DataFrame) -> Results:
+    prep = prepare(plan, data)
+    draws = None
+    if plan.ri.draws:
+        draws = inference.draw_many(design_of(plan, prep), plan.ri.draws, plan.ri.seed)
+    table = estimates(plan, prep, draws)
+    bal, bal_tests = balance(plan, prep)
+    att, att_tests = attrition(plan, prep)
+    notes = list(prep.notes)
+    if draws is not None:
+        notes.append(
+            f"Randomisation inference: {plan.ri.draws} draws of the assignment "
+            f"procedure ({design_of(plan, prep).procedure}), seed {plan.ri.seed}."
+        )
+    if plan.participation and plan.se == "HC2":
+        notes.append("TOT (2SLS) standard errors are HC1.")
+    return Results(
+        plan,
+        table,
+        bal,
+        bal_tests,
+        att,
+        att_tests,
+        lee(plan, prep),
+        tot(plan, prep),
+        heterogeneity(plan, prep),
+        flow(plan, prep),
+        notes,
+    )

@@ -1,0 +1,264 @@
+"""Storing a verified, parsed webhook in one transaction (the shell around `parse`).
+
+Stores the raw event, finds or creates the senders, inserts inbound messages once per wamid,
+records status callbacks once per (wamid, status) and applies them to the outbound messages.
+Routing is not done here: the worker calls `messaging.router.route_pending()` later.
+
+Inbound `Message.payload` is the type's own object as WhatsApp sent it (`{"body": ...}` for text,
+`{"type": "button_reply", "button_reply": {...}}` for interactive, `{"payload", "text"}` for a
+template button), plus `referral` when the man came from a click-to-WhatsApp ad. A message of a
+type patas does not know keeps the whole raw message under `raw`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce
+
+from patas.core import clock
+from patas.messaging.models import Message, StatusEvent
+from patas.participants.actions import Sender, find_or_create_many
+from patas.whatsapp.models import WebhookEvent
+from patas.whatsapp.parse import InboundMessage, Parsed, StatusError, StatusUpdate
+
+# Which outbound states each status may move a message from: sent -> delivered -> read only
+# forward; `failed` does not undo a read. The status's own timestamp is filled regardless.
+_MOVABLE: dict[str, tuple[str, ...]] = {
+    "sent": ("sending",),
+    "delivered": ("sending", "sent"),
+    "read": ("sending", "sent", "delivered"),
+    "failed": ("sending", "sent", "delivered"),
+}
+_TIME_FIELD = {
+    "sent": "sent_at",
+    "delivered": "delivered_at",
+    "read": "read_at",
+    "failed": "failed_at",
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    event_id: int
+    messages: int  # newly stored inbound messages
+    duplicates: int  # inbound messages and status callbacks seen before
+    statuses: int  # newly stored status callbacks
+    applied: int  # status callbacks that matched an outbound message
+
+
+@dataclass
+class _Plan:
+    """What one delivery adds: its new messages and statuses, and how many it repeats."""
+
+    body: bytes
+    parsed: Parsed
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def store(body: bytes, parsed: Parsed) -> IngestResult:
+    """Store one webhook delivery; every write happens in one transaction."""
+    return store_many([(body, parsed)])[0]
+
+
+def store_many(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[IngestResult]:
+    """Store several deliveries in one transaction (group commit), set-based across all of them.
+
+    A message or status repeated within the batch counts as a duplicate of its first delivery.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        plans = _plan(deliveries)
+        events = WebhookEvent.objects.bulk_create([_event(plan, now) for plan in plans])
+        fresh = [
+            (event, m) for event, plan in zip(events, plans, strict=True) for m in plan.messages
+        ]
+        if fresh:
+            _insert_messages(fresh, now)
+        statuses = [s for plan in plans for s in plan.statuses]
+        matched: set[str] = set()
+        if statuses:
+            _insert_statuses(statuses, now)
+            matched = _apply(statuses)
+    return [
+        IngestResult(
+            event_id=event.pk,
+            messages=len(plan.messages),
+            duplicates=plan.duplicates,
+            statuses=len(plan.statuses),
+            applied=sum(1 for s in plan.statuses if s.wamid in matched),
+        )
+        for event, plan in zip(events, plans, strict=True)
+    ]
+
+
+def _plan(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[_Plan]:
+    wamids = {m.wamid for _, parsed in deliveries for m in parsed.messages}
+    seen: set[Any] = set()
+    if wamids:
+        seen.update(Message.objects.filter(wamid__in=wamids).values_list("wamid", flat=True))
+    status_wamids = {s.wamid for _, parsed in deliveries for s in parsed.statuses}
+    if status_wamids:
+        seen.update(
+            StatusEvent.objects.filter(wamid__in=status_wamids).values_list("wamid", "status")
+        )
+    plans = []
+    for body, parsed in deliveries:
+        plan = _Plan(body, parsed)
+        for message in parsed.messages:
+            if message.wamid in seen:
+                plan.duplicates += 1
+            else:
+                seen.add(message.wamid)
+                plan.messages.append(message)
+        for status in parsed.statuses:
+            key = (status.wamid, status.status[:16])
+            if key in seen:
+                plan.duplicates += 1
+            else:
+                seen.add(key)
+                plan.statuses.append(status)
+        plans.append(plan)
+    return plans
+
+
+def _event(plan: _Plan, now: datetime) -> WebhookEvent:
+    other = plan.parsed.other_changes
+    return WebhookEvent(
+        received_at=now,
+        body=plan.body,
+        outcome=WebhookEvent.Outcome.UNKNOWN
+        if plan.parsed.has_unknown
+        else WebhookEvent.Outcome.PARSED,
+        messages=len(plan.messages),
+        statuses=len(plan.statuses),
+        duplicates=plan.duplicates,
+        note=f"other changes: {other}" if other else "",
+    )
+
+
+def _insert_messages(fresh: list[tuple[WebhookEvent, InboundMessage]], now: datetime) -> None:
+    senders = [
+        Sender(user_id=m.user_id, phone=m.wa_id, profile_name=m.profile_name, at=m.timestamp)
+        for _, m in fresh
+    ]
+    ids = find_or_create_many(senders)
+    rows = [
+        Message(
+            direction=Message.Direction.IN,
+            participant_id=ids[sender.key],
+            type=m.type[:20],
+            payload=_payload(m),
+            text=m.text,
+            status=Message.Status.RECEIVED,
+            requires_window=False,
+            wamid=m.wamid,
+            context_wamid=m.context_wamid[:200],
+            created_at=now,
+            provider_timestamp=m.timestamp,
+            webhook_event=event,
+            flags=list(m.flags),
+        )
+        for (event, m), sender in zip(fresh, senders, strict=True)
+    ]
+    # ignore_conflicts: the same wamid posted concurrently is stored once (unique wamid).
+    Message.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _payload(m: InboundMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {"raw": m.raw} if m.unknown_type else dict(m.content)
+    if m.referral:
+        payload["referral"] = m.referral
+    return payload
+
+
+def _insert_statuses(statuses: list[StatusUpdate], now: datetime) -> None:
+    StatusEvent.objects.bulk_create(
+        [
+            StatusEvent(
+                wamid=s.wamid,
+                status=s.status[:16],
+                at=s.timestamp,
+                error_code=s.errors[0].code if s.errors else None,
+                pricing_category=s.pricing_category[:30],
+                billable=s.billable,
+                received_at=now,
+            )
+            for s in statuses
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def apply_statuses(statuses: list[StatusUpdate]) -> int:
+    """Apply status callbacks to the outbound messages they name; returns how many matched."""
+    matched = _apply(statuses)
+    return sum(1 for s in statuses if s.wamid in matched)
+
+
+def _apply(statuses: list[StatusUpdate]) -> set[str]:
+    matched: set[str] = set()
+    for update in statuses:
+        if _apply_one(update):
+            matched.add(update.wamid)
+    if matched:
+        StatusEvent.objects.filter(wamid__in=matched, applied=False).update(applied=True)
+    return matched
+
+
+def _apply_one(update: StatusUpdate) -> int:
+    outbound = Message.objects.filter(wamid=update.wamid, direction=Message.Direction.OUT)
+    time_field = _TIME_FIELD.get(update.status)
+    if time_field is None:  # a status patas does not track (kept as a StatusEvent only)
+        return 0
+    movable = _MOVABLE[update.status]
+    at = Value(update.timestamp, output_field=models.DateTimeField())
+    changes: dict[str, Any] = {
+        time_field: Coalesce(F(time_field), at),
+        "status": _when_movable(movable, update.status, "status", models.CharField()),
+    }
+    if update.status == "failed":
+        error = update.errors[0] if update.errors else None
+        code = error.code if error else None
+        title = (error.title if error else "")[:300]
+        changes["error_code"] = _when_movable(movable, code, "error_code", models.IntegerField())
+        changes["error_title"] = _when_movable(movable, title, "error_title", models.CharField())
+    if update.pricing_category:
+        changes["pricing_category"] = update.pricing_category[:30]
+    if update.billable is not None:
+        changes["billable"] = update.billable
+    return outbound.update(**changes)
+
+
+def _when_movable(movable: tuple[str, ...], value: Any, column: str, field: models.Field) -> Case:
+    return Case(
+        When(status__in=movable, then=Value(value, output_field=field)),
+        default=F(column),
+        output_field=field,
+    )
+
+
+def apply_pending_statuses(wamids: list[str]) -> int:
+    """Apply callbacks that arrived before the sender recorded these wamids (the sender calls
+    this after saving provider ids); returns how many were applied."""
+    pending = StatusEvent.objects.filter(wamid__in=wamids, applied=False).order_by("at", "id")
+    updates = [
+        StatusUpdate(
+            wamid=e.wamid,
+            status=e.status,
+            timestamp=e.at,
+            recipient="",
+            errors=(StatusError(e.error_code, ""),) if e.error_code is not None else (),
+            pricing_category=e.pricing_category,
+            billable=e.billable,
+        )
+        for e in pending
+    ]
+    return apply_statuses(updates) if updates else 0
