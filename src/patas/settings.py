@@ -148,9 +148,11 @@ DEFAULT_PROGRAM = env_str("PATAS_PROGRAM", "hablemos-entre-patas")
 # --- Safety and privacy (safety app, core/privacy.py) --------------------------------------
 ONCALL_EMAIL = env_list("PATAS_ONCALL_EMAIL", [])  # high-severity alerts are mailed here
 RETENTION_DAYS = env_int("PATAS_RETENTION_DAYS", 365)  # message bodies older than this are purged
-ALERT_SLA_MINUTES = {"high": env_int("PATAS_ALERT_SLA_HIGH_MINUTES", 60),
-                     "medium": env_int("PATAS_ALERT_SLA_MEDIUM_MINUTES", 8 * 60),
-                     "low": env_int("PATAS_ALERT_SLA_LOW_MINUTES", 48 * 60)}
+ALERT_SLA_MINUTES = {
+    "high": env_int("PATAS_ALERT_SLA_HIGH_MINUTES", 60),
+    "medium": env_int("PATAS_ALERT_SLA_MEDIUM_MINUTES", 8 * 60),
+    "low": env_int("PATAS_ALERT_SLA_LOW_MINUTES", 48 * 60),
+}
 HELPLINE_REPEAT_HOURS = env_int("PATAS_HELPLINE_REPEAT_HOURS", 24)  # no 2nd helpline reply before
 SAFETY_LEXICON_DIR = env_str("PATAS_LEXICON_DIR", str(DATA_DIR / "lexicon"))  # supervisor additions
 
@@ -162,3 +164,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("PATAS_LOG_LEVEL", "WARNING")},
     "loggers": {"patas": {"level": env_str("PATAS_LOG_LEVEL", "INFO"), "propagate": True}},
 }
+
+# --- Groups ---------------------------------------------------------------------------------
+# Placement of enrolled men: enrolment | random | stratified | a dotted path to a rule.
+GROUP_PLACEMENT = env_str("PATAS_GROUP_PLACEMENT", "enrolment")
+GROUP_PLACEMENT_SEED = env_str("PATAS_GROUP_PLACEMENT_SEED", "patas")
+GROUP_STRATUM_FUNCTION = env_str("PATAS_GROUP_STRATUM_FUNCTION", "")  # dotted path, optional

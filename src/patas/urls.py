@@ -8,5 +8,7 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("dashboard/", include("patas.recruitment.urls")),
+    path("surveys/", include("patas.surveys.urls")),
+    path("safety/", include("patas.safety.urls")),
     path("", include("patas.console.urls")),
 ]

@@ -42,9 +42,20 @@ pytestmark = [
 def urls_loaded(django_db_setup, django_db_blocker):
     """Import the URLconf with the test database open: patas.core.metrics queries the
     database when it is imported (its collector runs on registration), which the live
-    server's thread would otherwise do with database access blocked."""
+    server's thread would otherwise do with database access blocked. Torn down after the
+    live server, before the test database is dropped."""
     with django_db_blocker.unblock():
         import patas.core.metrics  # noqa: F401
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            # The live server's threads that served Chromium's keep-alive sockets may still
+            # hold a session; end them so the test database can be dropped.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture
@@ -60,14 +71,6 @@ def browser_page(monkeypatch):
         page.set_default_timeout(15000)
         yield page
         browser.close()
-    if connection.vendor == "postgresql":
-        # The live server's threads serving Chromium's keep-alive sockets may still hold a
-        # session; end them so the test database can be dropped.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
 
 
 def deliver_outbox() -> FakeCloudAPI:

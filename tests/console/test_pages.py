@@ -154,3 +154,17 @@ def test_login_page_and_login(client, people):
         "/login/", {"username": "facilitator", "password": "correct horse battery"}
     )
     assert response.status_code == 302
+
+
+def test_my_groups_shows_members_day_activity_and_unanswered(client, people, world):
+    from patas.programs.models import Enrolment
+
+    member = world["member"]
+    Enrolment.objects.create(
+        participant=member.participant, program_id="test-groups", program_version="1", current_day=3
+    )
+    say(member, "hola")
+    say(world["other_member"], "ayuda", held=True)
+    client.force_login(people["facilitator"])
+    summary = client.get(reverse("console:groups")).context["summaries"][0]
+    assert (summary.members, summary.day, summary.today, summary.unanswered) == (2, 3, 2, 1)

@@ -27,6 +27,13 @@ from patas.whatsapp.fake import FakeCloudAPI
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def only_test_jobs(monkeypatch):
+    """The worker is under test, not the other apps' periodic jobs: start from an empty registry."""
+    monkeypatch.setattr(jobs, "REGISTRY", {})
+    monkeypatch.setattr(jobs, "_discovered", True)
+
+
 @pytest.fixture
 def echo_chain(monkeypatch):
     """A router with one step that answers every message (other apps' steps left out)."""

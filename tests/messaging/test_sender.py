@@ -181,4 +181,4 @@ def test_rate_limit_is_honoured_in_virtual_time():
     sender.drain()
     assert len(app.received) == 100
     assert pace is not None and pace.monotonic() >= 4.0  # 100 at 20/s takes at least 4 s
-    assert app.stats()["max_in_1s"] == 19  # 20 less the 2% margin, in the fake's time too
+    assert app.stats()["max_in_1s"] == 19  # 20 less the 5% margin, in the fake's time too

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 def only_these_steps(monkeypatch):
     monkeypatch.setattr(router, "_steps", {k: v for k, v in router._steps.items() if k in MINE})
     monkeypatch.setattr(hooks, "on_enrolled", [])
+    monkeypatch.setattr(hooks, "on_consented", [])
 
 
 @pytest.fixture
@@ -224,3 +225,23 @@ def test_opt_outs_are_mirrored_in_bulk(world):
     statuses = sorted(Enrolment.objects.values_list("status", flat=True))
     assert statuses == ["enrolled", "opted_out", "opted_out"]
     assert Message.objects.filter(direction="out", purpose="program").count() == 0
+
+
+def test_a_consent_hook_can_take_him_over_instead_of_enrolling(world, monkeypatch):
+    taken = []
+    monkeypatch.setattr(
+        hooks, "on_consented", [lambda man, preferred: taken.append(preferred) or True]
+    )
+    man = new_man()
+    for text, reply in [
+        ("hola", ""),
+        ("30", ""),
+        ("si", ""),
+        ("Ica", ""),
+        ("", "morning"),
+        ("", "accept"),
+    ]:
+        inject(man, text, reply)
+    assert taken == ["morning"]
+    assert not Enrolment.objects.filter(participant=man).exists()
+    assert Consent.objects.get(participant=man).answer == "accept"

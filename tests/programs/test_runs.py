@@ -26,6 +26,7 @@ def only_these_steps(monkeypatch):
     """Run the router with opt-out and this app's steps only (others are tested by their owners)."""
     monkeypatch.setattr(router, "_steps", {k: v for k, v in router._steps.items() if k in MINE})
     monkeypatch.setattr(hooks, "on_enrolled", [])
+    monkeypatch.setattr(hooks, "on_consented", [])
 
 
 @pytest.fixture

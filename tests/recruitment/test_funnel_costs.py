@@ -8,7 +8,7 @@ from django.utils import translation
 
 from patas.recruitment import costs, funnel
 from patas.recruitment.cost_counts import cost_report, facilitator_hours, measured_counts
-from recruitment.world import build
+from recruitment.world import PROGRAM, build
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +97,33 @@ def test_costs_command_rejects_a_missing_rate_card(tmp_path):
 
     with pytest.raises(CommandError, match="no such rate card"):
         call_command("costs", "--rate-card", str(tmp_path / "nope.yaml"))
+
+
+@pytest.fixture
+def checkin_rule(tmp_path, settings):
+    """The demo pack, but completing also needs one answered check-in."""
+    import shutil
+
+    from patas.programs import pack as pack_module
+
+    folder = tmp_path / PROGRAM
+    shutil.copytree(settings.CONTENT_DIR / PROGRAM, folder)
+    program = folder / "program.yaml"
+    program.write_text(program.read_text().replace("min_checkins: 0", "min_checkins: 1"))
+    settings.CONTENT_DIR = tmp_path
+    pack_module._cached.cache_clear()
+    yield
+    pack_module._cached.cache_clear()
+
+
+def test_a_rule_with_checkins_in_sql_and_man_by_man(vclock, checkin_rule):
+    from patas.programs import queries
+    from patas.programs.models import Enrolment
+
+    build()  # m1 answered a check-in and completed; m6 reached day 30 without one
+    in_sql = set(Enrolment.objects.filter(funnel.completed_q()).values_list("pk", flat=True))
+    one_by_one = {e.pk for e in Enrolment.objects.all() if queries.completed(e)}
+    assert in_sql == one_by_one and len(in_sql) == 1
+    by_code = {r.code: r for r in funnel.funnel()}
+    assert by_code["FB-A"].completed == 1 and by_code["INF-1"].completed == 0
+    assert measured_counts().completed == 1

@@ -303,3 +303,14 @@ def test_the_send_client_works_against_the_fake():
     ok, bad = asyncio.run(go())
     assert ok.wamid == app.received[0]["wamid"]
     assert bad.error_code == 131047 and bad.verdict.action.value == "needs_template"
+
+
+def test_recipient_error_option_parsing():
+    from patas.whatsapp.management.commands.fake_whatsapp import parse_recipient_errors
+
+    assert parse_recipient_errors("519001=131026, 519002=131047") == {
+        "519001": 131026,
+        "519002": 131047,
+    }
+    with pytest.raises(ValueError, match="TO=CODE"):
+        parse_recipient_errors("519001:131026")

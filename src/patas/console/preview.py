@@ -1,22 +1,13 @@
-"""A day of the content pack as WhatsApp-style bubbles (data for the preview templates)."""
+"""A day of the content pack as WhatsApp-style bubbles, from `programs.preview` (the content
+engineer's data function), shaped for the console's templates."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from patas.programs import preview
 from patas.programs.pack import Pack
-from patas.programs.schema import Item
-
-
-@dataclass
-class Bubble:
-    kind: str  # text, image, audio, video, document, buttons, list, challenge, checkin
-    text: str = ""
-    file: str = ""
-    transcript: str = ""
-    expert: str = ""
-    buttons: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -24,8 +15,7 @@ class DayPreview:
     number: int
     title: str
     module: str
-    bubbles: list[Bubble]
-    reflection: str = ""
+    bubbles: list[preview.Bubble]
 
 
 def _local(texts: dict[str, str] | None, lang: str) -> str:
@@ -34,33 +24,10 @@ def _local(texts: dict[str, str] | None, lang: str) -> str:
     return texts.get(lang) or next(iter(texts.values()), "")
 
 
-def bubble_of(item: Item, lang: str) -> Bubble:
-    labels = [_local(b.title, lang) for b in item.buttons or []]
-    labels += [_local(r.title, lang) for r in item.rows or []]
-    return Bubble(
-        kind=item.type,
-        text=_local(item.text, lang) or _local(item.caption, lang),
-        file=item.file or "",
-        transcript=_local(item.transcript, lang),
-        expert=item.expert or "",
-        buttons=labels,
-    )
-
-
 def day_bubbles(pack: Pack, number: int, lang: str) -> DayPreview:
     day = pack.day(number)
-    bubbles = [bubble_of(item, lang) for item in day.messages]
-    bubbles.append(Bubble(kind="challenge", text=_local(day.challenge.text, lang)))
-    if day.checkin is not None:
-        bubbles.append(
-            Bubble(
-                kind="checkin",
-                text=_local(day.checkin.text, lang),
-                buttons=[_local(b.title, lang) for b in day.checkin.buttons],
-            )
-        )
     return DayPreview(
-        number, _local(day.title, lang), day.module, bubbles, _local(day.reflection, lang)
+        number, _local(day.title, lang), day.module, preview.day_bubbles(pack, number, lang)
     )
 
 

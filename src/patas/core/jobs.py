@@ -96,11 +96,22 @@ def release(name: str, holder: str, next_run_at: datetime | None, error: str = "
     )
 
 
+def due_jobs(now: datetime) -> list[Job]:
+    """Jobs that may be due, read in one query (the lease UPDATE still decides who runs them)."""
+    registry = discover()
+    not_due = set(
+        JobLease.objects.filter(name__in=list(registry), next_run_at__gt=now).values_list(
+            "name", flat=True
+        )
+    )
+    return [job for name, job in registry.items() if name not in not_due]
+
+
 def run_due_jobs(holder: str, now: datetime | None = None) -> dict[str, int | None]:
     """Run every registered job that is due and not running elsewhere; returns counts by job."""
     now = now or clock.now()
     done: dict[str, int | None] = {}
-    for job in discover().values():
+    for job in due_jobs(now):
         if not try_acquire(job.name, holder, job.lease, now):
             continue
         error = ""

@@ -1,7 +1,7 @@
 """Who may see and do what with groups, posts and members: one function per object type.
 
-Roles are Django groups named after the program's roles. (When `patas.core.access` lands, these
-functions should delegate to it; the console calls only these.) Rules:
+Roles are Django groups named after the program's roles, read through `patas.core.access`;
+these functions add the rules for groups (the console calls only these). Rules:
 - admin (or superuser): everything, and the only role that sees phone numbers;
 - supervisor: every group, read and act;
 - facilitator: only the groups he facilitates (others are 404, as if they did not exist);
@@ -17,30 +17,26 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
+from patas.core import access as core_access
+
 from .models import Group, GroupPost, Membership
 
-ADMIN = "admin"
-SUPERVISOR = "supervisor"
-FACILITATOR = "facilitator"
-ENUMERATOR = "enumerator"
-RESEARCHER = "researcher"
-ROLES = (ADMIN, SUPERVISOR, FACILITATOR, ENUMERATOR, RESEARCHER)
+ADMIN, SUPERVISOR, FACILITATOR, ENUMERATOR, RESEARCHER = (
+    core_access.ADMIN,
+    core_access.SUPERVISOR,
+    core_access.FACILITATOR,
+    core_access.ENUMERATOR,
+    core_access.RESEARCHER,
+)
+ROLES = core_access.ROLES
 
 
 def roles(user: Any) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    cached = getattr(user, "_patas_roles", None)
-    if cached is None:
-        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        if user.is_superuser:
-            cached.add(ADMIN)
-        user._patas_roles = cached
-    return set(cached)
+    return core_access.roles_of(user)
 
 
 def has_role(user: Any, *wanted: str) -> bool:
-    return bool(roles(user) & set(wanted))
+    return core_access.has_role(user, *wanted)
 
 
 def require_role(user: Any, *wanted: str) -> None:

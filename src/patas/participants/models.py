@@ -26,6 +26,8 @@ class Participant(models.Model):
         INELIGIBLE = "ineligible", "ineligible"
         DECLINED = "declined", "declined consent"
         WAITING_PARTNER = "waiting_partner", "waiting for partner consent"
+        BASELINE = "baseline", "baseline survey, before randomisation"  # trial
+        SURVEYS_ONLY = "surveys_only", "surveys only (trial control arm)"  # no program delivery
         ENROLLED = "enrolled", "enrolled"
         PAUSED = "paused", "paused"
         COMPLETED = "completed", "completed"

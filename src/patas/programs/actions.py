@@ -144,7 +144,7 @@ def _apply_outcome(
     elif outcome == intake.Outcome.WAITING_PARTNER:
         _set_status(participant, Participant.Status.WAITING_PARTNER, "participant.waiting_partner")
     elif outcome == intake.Outcome.ENROLLED:
-        enrol(participant, preferred=result.answers.get("time"), pack=pack)
+        enrol_after_consent(participant, preferred=result.answers.get("time"), pack=pack)
 
 
 def _keep_partner_number(participant: Participant, session: IntakeSession, text: str) -> None:
@@ -237,6 +237,15 @@ def enrol(
     return enrolment
 
 
+def enrol_after_consent(
+    participant: Participant, *, preferred: Any = None, pack: Pack | None = None, actor: str = ""
+) -> Enrolment | None:
+    """Consent is complete: enrol him, unless a hook (the trial's baseline) takes him over."""
+    if hooks.consented(participant, preferred):
+        return None
+    return enrol(participant, preferred=preferred, pack=pack, actor=actor)
+
+
 def record_partner_consent(
     participant: Participant,
     *,
@@ -270,7 +279,7 @@ def record_partner_consent(
             return None
         session = IntakeSession.objects.filter(participant=participant).first()
         preferred = session.answers.get("time") if session else None
-        return enrol(participant, preferred=preferred, pack=pack, actor=actor)
+        return enrol_after_consent(participant, preferred=preferred, pack=pack, actor=actor)
 
 
 # ---- the program -----------------------------------------------------------------------------

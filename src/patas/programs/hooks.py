@@ -9,9 +9,10 @@ Register in your AppConfig.ready(). A hook that raises rolls the enrolment back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from patas.participants.models import Participant
     from patas.programs.models import Enrolment
 
 on_enrolled: list[Callable[[Enrolment], None]] = []
@@ -20,3 +21,13 @@ on_enrolled: list[Callable[[Enrolment], None]] = []
 def enrolled(enrolment: Enrolment) -> None:
     for hook in list(on_enrolled):
         hook(enrolment)
+
+
+# Called when a man accepts consent, before he is enrolled: fn(participant, preferred) returns
+# True when it takes him over (e.g. the trial starts his baseline and enrols him later, or not).
+# The first hook that returns True wins; when none does, consent enrols him at once.
+on_consented: list[Callable[[Participant, Any], bool]] = []
+
+
+def consented(participant: Participant, preferred: Any) -> bool:
+    return any(hook(participant, preferred) for hook in list(on_consented))

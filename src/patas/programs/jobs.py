@@ -47,7 +47,9 @@ def run_program_engine(now: datetime) -> int:
     }
     done = sum(counts.values())
     if done:
-        audit.record(audit.SYSTEM, "programs.engine_pass", object_type="programs.job", **counts)
+        audit.record(
+            audit.SYSTEM, "programs.engine_pass", object_type="programs.job", counts=counts
+        )
     return done
 
 

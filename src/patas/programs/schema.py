@@ -170,6 +170,58 @@ class Helpline(Strict):
     hours: Localized | None = Field(None, description="When it answers / what it is, per language.")
 
 
+class TrialSettings(Strict):
+    """The trial inside the program: baseline, assignment, endline (docs/research-guide.md)."""
+
+    enabled: bool = Field(True, description="Consent starts the baseline, then randomisation.")
+    name: str = Field("", description="Trial name (a slug); empty: the program id.")
+    arms: dict[str, int] = Field(
+        default_factory=lambda: {"control": 1, "treatment": 1},
+        description="Arm -> weight; one arm must be `control`, the others receive the program.",
+    )
+    procedure: Literal["blocks"] = Field(
+        "blocks", description="Sequential permuted blocks within strata, as men finish baseline."
+    )
+    block_sizes: list[int] = Field(
+        default_factory=lambda: [2, 4],
+        description="Block sizes drawn at random (multiples of the sum of the arm weights).",
+    )
+    strata_from: list[str] = Field(
+        default_factory=list,
+        description="Baseline question or intake answer names whose values form the stratum.",
+    )
+    baseline_form: str = Field("men_baseline", description="Form id of the men's baseline.")
+    endline_form: str = Field("men_endline", description="Form id of the men's endline.")
+    partner_baseline_form: str = Field(
+        "partner_baseline", description="Form id of the partners' phone baseline."
+    )
+    partner_endline_form: str = Field(
+        "partner_endline", description="Form id of the partners' phone endline."
+    )
+    baseline_wait_hours: float = Field(
+        72, gt=0, description="Randomise a man this long after consent even without a baseline."
+    )
+    endline_after_days: int = Field(
+        14, ge=0, description="Endline this many days after his program would have ended."
+    )
+    endline_reminder_hours: float = Field(
+        24, gt=0, description="One reminder when he has not started the endline after this long."
+    )
+    control: Literal["surveys_only", "waitlist"] = Field(
+        "surveys_only",
+        description="What the control arm gets: nothing but the surveys, or the program after "
+        "its endline (waitlist).",
+    )
+    seed: int = Field(description="The assignment seed (recorded with every assignment).")
+
+    @field_validator("arms")
+    @classmethod
+    def _has_control(cls, value: dict[str, int]) -> dict[str, int]:
+        if "control" not in value or len(value) < 2 or min(value.values()) < 1:
+            raise ValueError("arms need `control` and at least one other arm, weights >= 1")
+        return value
+
+
 class Program(Strict):
     id: str = Field(description="Folder name and stable id, e.g. hablemos-entre-patas.")
     name: Localized = Field(description="The program's name per language.")
@@ -208,6 +260,9 @@ class Program(Strict):
     partner_forbidden_words: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Words that must never appear in text sent to a partner, per language.",
+    )
+    trial: TrialSettings | None = Field(
+        None, description="The randomised trial run inside the program (none: consent enrols)."
     )
 
 

@@ -23,6 +23,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     schema.QuietHours,
     schema.Module,
     schema.Helpline,
+    schema.TrialSettings,
     schema.Day,
     schema.Item,
     schema.Button,

@@ -81,10 +81,7 @@ def enrolment_totals() -> tuple[int, int, int]:
         default=Value(0),
         output_field=IntegerField(),
     )
-    queryset = Enrolment.objects.all()
-    if funnel.needs_checkins(programs):
-        queryset = queryset.annotate(checkins=funnel.checkins_subquery("pk"))
-    result = queryset.aggregate(
+    result = Enrolment.objects.aggregate(
         enrolled=Count("id"),
         completed=Count("id", filter=funnel.completed_q("", programs)),
         man_days=Sum(days),

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 
 from patas.participants.models import Consent, Participant
 from patas.programs.models import DayProgress, Enrolment
@@ -50,7 +51,8 @@ def _rule_q(program_id: str, prefix: str) -> Q:
         participant = f"{prefix}participant__" if prefix else "participant__"
         q &= Q(**{f"{participant}opted_out_at__isnull": True})
     if rule.min_checkins:
-        q &= Q(checkins__gte=rule.min_checkins)  # the queryset's `checkins` annotation
+        answered = Coalesce(checkins_subquery(f"{prefix}id" if prefix else "pk"), 0)
+        q &= Q(GreaterThanOrEqual(answered, rule.min_checkins))
     return q
 
 
@@ -61,16 +63,13 @@ def program_ids() -> list[str]:
 def completed_q(prefix: str = "", programs: list[str] | None = None) -> Q:
     """Enrolments that completed, by each program's rule (`programs.queries.completed` in SQL).
 
-    With `min_checkins`, the queryset must be annotated with `checkins` (`checkins_subquery`).
+    `prefix` is the path from the queried model to the enrolment ("" on Enrolment itself,
+    "enrolment__" on Participant). A rule with `min_checkins` adds a correlated count.
     """
     q = Q(pk__in=[])
     for program_id in programs if programs is not None else program_ids():
         q |= _rule_q(program_id, prefix)
     return q
-
-
-def needs_checkins(programs: list[str]) -> bool:
-    return any(get_pack(p).program.completion.min_checkins for p in programs)
 
 
 def checkins_subquery(enrolment_ref: str) -> Subquery:
@@ -115,8 +114,6 @@ def _men_by_source() -> dict[int | None, dict[str, int]]:
     programs = program_ids()
     men: Any = Participant.objects.all()
     prefix = "enrolment__"
-    if needs_checkins(programs):
-        men = men.annotate(checkins=checkins_subquery("enrolment__id"))
     consented = Consent.objects.filter(
         participant_id=OuterRef("pk"),
         subject=Consent.Subject.PARTICIPANT,

@@ -24,7 +24,7 @@ from patas.core.crypto import lookup_hash
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many
 from patas.participants.models import Participant
-from patas.surveys import chat
+from patas.surveys import chat, hooks
 from patas.surveys.form import Form, load_form
 from patas.surveys.models import (
     Mode,
@@ -235,6 +235,7 @@ def _audit_outcome(actor: str, session: SessionBase, outcome: chat.Outcome) -> N
         audit.record(actor, "survey.answered", session, question=outcome.answered)
     if outcome.done and outcome.state["status"] == chat.COMPLETED:
         audit.record(actor, "survey.completed", session)
+        hooks.completed(session)
 
 
 @transaction.atomic
@@ -342,6 +343,9 @@ def answer_many(replies: Iterable[Reply]) -> int:
             answered.append(str(session.pk))
     _save_states(sessions)
     enqueue_many(outgoing)
+    for session in sessions:
+        if session.status == Status.COMPLETED:
+            hooks.completed(session)
     audit.record_many(
         "participant:batch", "survey.answered", SurveySession._meta.label_lower, answered
     )

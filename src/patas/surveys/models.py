@@ -11,6 +11,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from patas.core import clock
 from patas.core.crypto import EncryptedTextField
@@ -161,3 +162,69 @@ class PartnerSurveySession(SessionBase):
 
     def __str__(self) -> str:
         return f"partner survey {self.uid.hex[:8]} {self.status}"
+
+
+class CallAttempt(models.Model):
+    """One phone call an enumerator placed for a phone survey (hers or a man's), and its outcome.
+
+    Exactly one of `partner_session` / `session` is set. A call on a partner's session is her
+    data (`partner_data`), so the access layer treats it as such.
+    """
+
+    class Outcome(models.TextChoices):
+        COMPLETED = "completed", _("completed")
+        PARTIAL = "partial", _("partial")
+        RESCHEDULE = "reschedule", _("reschedule")
+        NO_ANSWER = "no_answer", _("no answer")
+        WRONG_NUMBER = "wrong_number", _("wrong number")
+        REFUSED = "refused", _("refused")
+        INTERRUPTED = "interrupted", _("interrupted")
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    partner_session = models.ForeignKey(
+        PartnerSurveySession,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="call_attempts",
+    )
+    session = models.ForeignKey(
+        SurveySession,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="call_attempts",
+    )
+    enumerator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=clock.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    stage = models.CharField(max_length=12, default="identity")
+    resume_stage = models.CharField(max_length=12, blank=True)  # where "resume" goes back to
+    interrupted = models.BooleanField(default=False)  # someone came in at least once
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    appointment_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["enumerator", "ended_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(partner_session__isnull=False, session__isnull=True)
+                    | models.Q(partner_session__isnull=True, session__isnull=False)
+                ),
+                name="call_attempt_one_session",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"call {self.uid.hex[:8]} {self.outcome or self.stage}"
+
+    @property
+    def partner_data(self) -> bool:
+        return self.partner_session_id is not None
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None

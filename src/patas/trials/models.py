@@ -133,3 +133,52 @@ class GroupPlacement(models.Model):
         if self.pk is not None:
             raise AppendOnlyError("group placements are never updated")
         super().save(*args, **kwargs)
+
+
+class TrialMember(models.Model):
+    """A man's way through the trial inside the program (`trials.flow`): baseline, arm, endline.
+
+    The due columns are `randomise_by` (baseline not finished in time) and `endline_due_at`;
+    the worker's jobs pick rows whose time has come, set-based.
+    """
+
+    class Phase(models.TextChoices):
+        BASELINE = "baseline", "baseline, before randomisation"
+        ASSIGNED = "assigned", "assigned to an arm"
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="members")
+    participant = models.ForeignKey(
+        "participants.Participant", on_delete=models.CASCADE, related_name="+"
+    )
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.BASELINE)
+    consented_at = models.DateTimeField(default=clock.now)
+    randomise_by = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    arm = models.CharField(max_length=40, blank=True)
+    baseline_missing = models.BooleanField(default=False)  # randomised without a baseline
+    endline_due_at = models.DateTimeField(null=True, blank=True)
+    endline_invited_at = models.DateTimeField(null=True, blank=True)
+    endline_reminded_at = models.DateTimeField(null=True, blank=True)
+    endline_started_at = models.DateTimeField(null=True, blank=True)
+    partner_baseline_at = models.DateTimeField(null=True, blank=True)  # her session created
+    partner_endline_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trial", "participant"], name="one_member_per_trial")
+        ]
+        indexes = [
+            models.Index(
+                fields=["randomise_by"],
+                name="member_randomise_due",
+                condition=models.Q(phase="baseline"),
+            ),
+            models.Index(
+                fields=["endline_due_at"],
+                name="member_endline_due",
+                condition=models.Q(endline_invited_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trial}:{self.participant_id} {self.phase} {self.arm}"

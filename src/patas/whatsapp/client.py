@@ -12,6 +12,7 @@ retries, rate limits and ordering belong to the outbox sender (`patas.messaging.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from patas.whatsapp.client_transport import LeanTransport
 from patas.whatsapp.errors import Verdict, classify
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+# httpx logs every request at INFO: at 1,000 sends a second that is a log line per message.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

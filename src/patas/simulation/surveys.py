@@ -1,0 +1,207 @@
+"""How synthetic men and partners answer surveys, and the simulated staff around the trial.
+
+Answers come from each couple's latent scores (in SD units, higher = a better relationship)
+plus, at endline and only for treated men, the true effect `--effect`. Each question name maps
+to a construct and a direction by its prefix; anything unknown gets a plausible neutral answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from patas.simulation.behaviour import ManState, Question
+from patas.simulation.population import SyntheticMan
+from patas.surveys import actions as survey_actions
+from patas.surveys.form import Form
+from patas.surveys.models import Partner, PartnerSurveySession, SurveySession
+
+if TYPE_CHECKING:
+    from patas.simulation.runner import Simulation
+
+# prefix -> (construct in SyntheticMan.latent, direction: +1 when a higher choice is better)
+CONSTRUCTS: list[tuple[str, str, int]] = [
+    ("com_", "communication", 1),
+    ("comm_", "communication", 1),
+    ("arg_", "communication", 1),
+    ("jv_", "communication", 1),  # agree4 runs from strongly agree (1) to strongly disagree (4)
+    ("chg_", "communication", 1),
+    ("satisfaction", "communication", 1),
+    ("conflict_freq", "communication", -1),
+    ("mood", "communication", -1),
+    ("dec_", "decisions", 1),
+    ("cons_", "consent", 1),
+    ("consent_", "consent", 1),
+    ("va_", "violence", -1),
+    ("ctl_", "violence", -1),
+    ("psy_", "violence", -1),
+    ("phy_", "violence", -1),
+    ("sex_", "violence", -1),
+    ("cyb_", "violence", -1),
+]
+RARE = {"violence"}  # most couples report none
+
+
+def construct_of(name: str) -> tuple[str, int]:
+    for prefix, construct, direction in CONSTRUCTS:
+        if name.startswith(prefix):
+            return construct, direction
+    return "communication", 1
+
+
+def goodness(
+    man: SyntheticMan,
+    state: ManState,
+    construct: str,
+    role: str,
+    effect: float,
+    rng: np.random.Generator,
+) -> float:
+    treated = bool(state.treated) and role.endswith("endline")
+    return man.latent.get(construct, 0.0) + (effect if treated else 0.0) + rng.normal(0, 0.6)
+
+
+def choose(choices: tuple[str, ...], g: float, direction: int, rare: bool) -> str:
+    """An ordered choice from a goodness score: the higher g, the better the answer."""
+    k = len(choices)
+    if rare:  # 'never' unless things are bad
+        level = 0 if g > -1.2 else min(k - 1, int((-1.2 - g) * 2) + 1)
+        return choices[level] if direction < 0 else choices[k - 1 - level]
+    position = float(np.clip((g + 2.0) / 4.0, 0.0, 0.999))
+    index = int(position * k)
+    return choices[index] if direction > 0 else choices[k - 1 - index]
+
+
+def answer_for(effect: float) -> Callable[..., str]:
+    def answer(
+        man: SyntheticMan, state: ManState, question: Question, role: str, rng: np.random.Generator
+    ) -> str:
+        construct, direction = construct_of(question.name)
+        g = goodness(man, state, construct, role, effect, rng)
+        if question.type == "select_one" and question.choices:
+            return choose(question.choices, g, direction, construct in RARE)
+        if question.type == "select_multiple" and question.choices:
+            return "1"
+        if question.type in {"integer", "decimal"}:
+            if "age" in question.name or "edad" in question.name:
+                return str(man.age)
+            return str(int(np.clip(round(2 - g * 2), 0, 10)))
+        if question.type == "date":
+            return "2026-01-15"
+        return "bien"
+
+    return answer
+
+
+@lru_cache(maxsize=32)
+def _form(form_pk: int) -> Form:
+    from patas.surveys.models import SurveyForm
+
+    return survey_actions.form_of(SurveyForm.objects.get(pk=form_pk))
+
+
+def _question(form_pk: int, state: dict[str, Any]) -> Question | None:
+    current = state.get("current")
+    form = _form(form_pk)
+    if not current or not form.has(current):
+        return None
+    q = form.question(current)
+    return Question(q.name, q.type, tuple(c.name for c in q.choices))
+
+
+def current_questions(participant_ids: Iterable[int]) -> dict[int, tuple[Question, str]]:
+    """The question each man's open chat survey is waiting on, with the form's role."""
+    out: dict[int, tuple[Question, str]] = {}
+    sessions = SurveySession.objects.filter(
+        participant_id__in=list(participant_ids), status="open"
+    ).values_list("participant_id", "form_id", "form__form_id", "state")
+    for pid, form_pk, form_id, state in sessions:
+        question = _question(form_pk, state or {})
+        if question is not None:
+            out[pid] = (question, "endline" if "endline" in form_id else "baseline")
+    return out
+
+
+class TrialFlow:
+    """Simulated staff: record partners' numbers, and call partners to survey them."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.rng = np.random.default_rng(sim.options.seed + 11)
+        self.consents_seen = 0  # watermarks: each pass reads only what is new
+        self.assignments_seen = 0
+        self.enumerator = _enumerator()
+
+    def step(self, now: Any) -> None:
+        self._record_partners()
+        self._call_partners()
+        self._learn_arms()
+
+    def _record_partners(self) -> None:
+        from patas.participants.models import Consent
+
+        consented = list(
+            Consent.objects.filter(
+                id__gt=self.consents_seen, answer="accept", subject="participant"
+            ).values_list("id", "participant_id")
+        )
+        for consent_id, pid in consented:
+            self.consents_seen = max(self.consents_seen, consent_id)
+            man = self.sim.man_of_participant(pid)
+            if man is None or Partner.objects.filter(participant_id=pid).exists():
+                continue
+            survey_actions.add_partner(
+                _participant(pid), "52" + man.phone[2:], actor="simulator:enumerator"
+            )
+
+    def _call_partners(self) -> None:
+        sessions = PartnerSurveySession.objects.filter(status="open").select_related("partner")
+        for session in sessions:
+            man = self.sim.man_of_participant(session.partner.participant_id)
+            if man is None or self.rng.random() > 0.8:  # she does not pick up today
+                continue
+            state = self.sim.states[man.phone]
+            role = "endline" if "endline" in session.form.form_id else "baseline"
+            for _ in range(200):
+                question = _question(session.form_id, session.state or {})
+                if question is None or session.status != "open":
+                    break
+                said = (
+                    ""
+                    if question.type == "note"
+                    else self.sim.behaviour.answer(man, state, question, role, self.rng)
+                )
+                survey_actions.answer_partner(session, said, actor=self.enumerator)
+                session.refresh_from_db()
+
+    def _learn_arms(self) -> None:
+        from patas.trials.models import Assignment
+
+        fresh = (
+            Assignment.objects.filter(id__gt=self.assignments_seen)
+            .exclude(participant_id=None)
+            .values_list("id", "participant_id", "arm")
+        )
+        for assignment_id, pid, arm in fresh:
+            self.assignments_seen = max(self.assignments_seen, assignment_id)
+            man = self.sim.man_of_participant(pid)
+            if man is not None and self.sim.states[man.phone].treated is None:
+                self.sim.states[man.phone].treated = arm != "control"
+
+
+def _participant(pid: int) -> Any:
+    from patas.participants.models import Participant
+
+    return Participant.objects.get(pk=pid)
+
+
+def _enumerator() -> str:
+    user, _ = get_user_model().objects.get_or_create(username="enumerador.demo")
+    group, _ = Group.objects.get_or_create(name="enumerator")
+    user.groups.add(group)
+    return f"user:{user.get_username()}"

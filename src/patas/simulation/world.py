@@ -1,0 +1,164 @@
+"""The simulator's side of the WhatsApp seam.
+
+Men's messages go in as signed Cloud API webhook bodies through the real webhook view; the
+real worker (jobs, router, sender) runs one tick at a time on the virtual clock and sends to the
+fake Cloud API in process; status callbacks for what the fake accepted go back in the same way.
+Nothing here decides anything for the program: it only carries messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.test import Client
+
+from patas.core import clock
+from patas.core.worker import TickReport, Worker
+from patas.messaging.dispatch import InstantPace
+from patas.whatsapp.fake import FakeCloudAPI, FakeConfig
+from patas.whatsapp.signature import HEADER, sign
+
+WEBHOOK = "/webhooks/whatsapp"
+BATCH = 100  # messages or statuses per webhook body (Meta batches too)
+
+
+class World:
+    def __init__(self, seed: int, *, read_rate: float = 0.7) -> None:
+        self.fake = FakeCloudAPI(
+            FakeConfig(seed=seed, statuses=()), time_source=lambda: clock.now().timestamp()
+        )
+        self.worker = Worker(
+            "simulator",
+            transport=_direct_transport(self.fake),
+            pace=InstantPace(),
+            mps=settings.WHATSAPP_MPS,
+            batch_size=1000,
+        )
+        self.client = Client()
+        self.cursor = 0
+        self.read_rate = read_rate
+        self.webhook_posts = 0
+        self.webhook_refusals = 0
+        self._sequence = 0
+
+    # Inbound ---------------------------------------------------------------------------
+    def post_messages(self, messages: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """(phone, profile name, message object) -> signed webhook bodies of up to BATCH."""
+        batch: list[tuple[str, str, dict[str, Any]]] = []
+        for item in messages:
+            batch.append(item)
+            if len(batch) == BATCH:
+                self._post(self._messages_value(batch))
+                batch = []
+        if batch:
+            self._post(self._messages_value(batch))
+
+    def _messages_value(self, batch: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+        stamp = str(int(clock.now().timestamp()))
+        contacts, messages = [], []
+        for phone, name, message in batch:
+            self._sequence += 1
+            contacts.append({"profile": {"name": name}, "wa_id": phone})
+            messages.append(
+                {
+                    "from": phone,
+                    "id": f"wamid.SIM{self._sequence:012d}",
+                    "timestamp": stamp,
+                    **message,
+                }
+            )
+        return {"contacts": contacts, "messages": messages}
+
+    def post_statuses(self, sent: list[dict[str, Any]], read: set[str]) -> None:
+        stamp = str(int(clock.now().timestamp()))
+        for status in ("sent", "delivered", "read"):
+            items = [
+                {
+                    "id": r["wamid"],
+                    "status": status,
+                    "timestamp": stamp,
+                    "recipient_id": r["to"],
+                    **(
+                        {
+                            "pricing": {
+                                "billable": True,
+                                "pricing_model": "PMP",
+                                "category": _category(r),
+                            }
+                        }
+                        if status != "read"
+                        else {}
+                    ),
+                }
+                for r in sent
+                if status != "read" or r["wamid"] in read
+            ]
+            for start in range(0, len(items), BATCH):
+                self._post({"statuses": items[start : start + BATCH]})
+
+    def _post(self, value: dict[str, Any]) -> None:
+        document = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID,
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "51900000000",
+                                    "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
+                                },
+                                **value,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        raw = json.dumps(document).encode()
+        response = self.client.post(
+            WEBHOOK,
+            data=raw,
+            content_type="application/json",
+            headers={HEADER: sign(raw, settings.WHATSAPP_APP_SECRET)},
+        )
+        self.webhook_posts += 1
+        if response.status_code != 200:
+            self.webhook_refusals += 1
+            raise RuntimeError(
+                f"the webhook refused a simulated body: {response.status_code} "
+                f"{response.content[:200]!r}"
+            )
+
+    # Outbound --------------------------------------------------------------------------
+    def tick(self) -> TickReport:
+        return self.worker.tick(clock.now())
+
+    def new_outbound(self) -> list[dict[str, Any]]:
+        fresh = self.fake.received[self.cursor :]
+        self.cursor = len(self.fake.received)
+        return fresh
+
+
+def _category(record: dict[str, Any]) -> str:
+    return "utility" if record["type"] == "template" else "service"
+
+
+def _direct_transport(fake: FakeCloudAPI) -> httpx.AsyncBaseTransport:
+    """Calls the fake's send handler directly: the same requests, without an ASGI round trip."""
+
+    class Direct(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            parts = request.url.path.strip("/").split("/")
+            raw = await request.aread()
+            status, body = fake.handle_send(parts[1], raw, request.headers.get("authorization"))
+            return httpx.Response(status, json=body)
+
+    return Direct()
