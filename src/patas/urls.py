@@ -10,5 +10,6 @@ urlpatterns = [
     path("dashboard/", include("patas.recruitment.urls")),
     path("surveys/", include("patas.surveys.urls")),
     path("safety/", include("patas.safety.urls")),
+    path("try/", include("patas.simulation.urls")),
     path("", include("patas.console.urls")),
 ]

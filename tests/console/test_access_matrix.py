@@ -98,6 +98,12 @@ PAGES = [
     Page("safety:person", "ADDDDDD", lambda w: [w.man.uid]),
     Page("safety:erase", "ADDDDDD", lambda w: [w.man.uid]),
     Page("safety:export", "ADDDDDD", lambda w: [w.man.uid]),
+    # the rehearsal chat: every console user talks to the program as his own fictional man
+    Page("simulation:try", "AAAAAAD"),
+    Page("simulation:messages", "AAAAAAD"),
+    Page("simulation:send", "AAAAAAD", method="post", data={"text": "hola"}),
+    Page("simulation:next_day", "AAAAAAD", method="post"),
+    Page("simulation:media", "******D", lambda w: ["x/media/none.png"]),
     Page("recruitment:dashboard", "AADDDAD"),
     Page("recruitment:chart", "AADDDAD", lambda w: ["funnel"]),
     Page("recruitment:csv", "AADDDAD", lambda w: ["funnel"]),

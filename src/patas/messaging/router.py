@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from patas.core import clock
 from patas.messaging.models import Message
@@ -83,6 +83,13 @@ def inbound_for(message: Message) -> Inbound:
 def route(message: Message) -> str:
     """Run one inbound message through the chain, in one transaction; returns the step name."""
     with transaction.atomic():
+        # Take the row (and re-check it) inside the transaction, so two workers, or a worker and
+        # the rehearsal page, never route the same message twice.
+        unrouted = Message.objects.filter(pk=message.pk, routed_at__isnull=True)
+        if connection.features.has_select_for_update_skip_locked:
+            unrouted = unrouted.select_for_update(skip_locked=True, of=("self",))
+        if not unrouted.exists():
+            return "already routed"
         inbound = inbound_for(message)
         taken = "none"
         for step in steps():
@@ -95,15 +102,23 @@ def route(message: Message) -> str:
     return taken
 
 
-def route_pending(limit: int = 500) -> int:
+def route_pending(limit: int = 500, participant_id: int | None = None) -> int:
     """Route inbound messages not routed yet, oldest first (the worker's job)."""
-    pending = list(
-        Message.objects.filter(
-            direction=Message.Direction.IN, routed_at__isnull=True, participant__isnull=False
-        )
-        .select_related("participant")
-        .order_by("id")[:limit]
+    unrouted = Message.objects.filter(
+        direction=Message.Direction.IN, routed_at__isnull=True, participant__isnull=False
     )
+    if participant_id is not None:
+        unrouted = unrouted.filter(participant_id=participant_id)
+    pending = list(unrouted.select_related("participant").order_by("id")[:limit])
     for message in pending:
-        route(message)
+        try:
+            route(message)
+        except Exception as exc:  # one broken message must not stop routing for everyone
+            log.exception("routing message %s failed", message.pk)
+            Message.objects.filter(pk=message.pk).update(
+                routed_at=clock.now(),
+                route="error",
+                flags=[*message.flags, "route_error"],
+                status_reason=f"routing failed: {type(exc).__name__}: {exc}"[:200],
+            )
     return len(pending)

@@ -98,15 +98,20 @@ def write_dashboard(out: Path, summary: Summary) -> None:
     summary.outputs["dashboard"] = str(out / "dashboard" / "index.html")
 
 
-def write_trial_report(out: Path, summary: Summary, program: str | None) -> None:
-    from patas.trials import analyze, plan, report
-    from patas.trials.export import export_dataset
+def write_trial_report(out: Path, summary: Summary, program_id: str | None) -> None:
+    from patas.trials import analyze, flow, plan, report
+    from patas.trials.export import export_trial
 
+    program = get_pack(program_id).program
+    cfg = flow.settings_of(program)
+    if cfg is None:
+        summary.notes.append("the program has no trial section: no trial report")
+        return
     data_path = out / "trial" / "analysis-data.csv"
     data_path.parent.mkdir(parents=True, exist_ok=True)
-    frame = export_dataset()
+    frame = export_trial(flow.trial_for(program, cfg))
     frame.to_csv(data_path, index=False)
-    the_plan = plan.load(get_pack(program).root / "analysis-plan.yaml")
+    the_plan = plan.load(get_pack(program_id).root / "analysis-plan.yaml")
     results = analyze.run(the_plan, frame)
     report.write(results, out / "trial", data_path.name)
     summary.outputs["trial_report"] = str(out / "trial" / "report.html")

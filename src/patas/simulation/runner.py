@@ -34,11 +34,11 @@ from patas.simulation.population import Rates, SyntheticMan, draw_population
 from patas.simulation.world import World
 
 BANKS = Path(__file__).parent / "banks"
-MAX_STEP = timedelta(hours=1)
+MAX_STEP = timedelta(hours=2)
 # The virtual clock moves in steps of at least this: men's replies and the day's spaced messages
 # that fall inside one step are handled together (at most this late), which keeps a month of a
-# thousand men to a few thousand worker ticks.
-MIN_STEP = timedelta(minutes=10)
+# thousand men to about a thousand worker ticks.
+MIN_STEP = timedelta(minutes=30)
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +71,34 @@ class Command(BaseCommand):
             % {"host": opts["host"], "port": opts["port"]}
         )
         call_command("serve", host=opts["host"], port=opts["port"])
+
+
+def start_fake_cloud_api(host: str, port: int) -> subprocess.Popen[bytes] | None:
+    """Unless a real API is configured, the demo's worker sends to a local fake Cloud API:
+    nothing leaves this machine, and the fake's status callbacks come back to the webhook."""
+    if "PATAS_WHATSAPP_API_URL" in os.environ:
+        return None
+    fake_port = port + 1
+    fake = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "patas",
+            "fake-whatsapp",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(fake_port),
+            "--webhook",
+            f"http://{host}:{port}/webhooks/whatsapp",
+            "--app-secret",
+            settings.WHATSAPP_APP_SECRET,
+        ]
+    )
+    url = f"http://127.0.0.1:{fake_port}"
+    os.environ["PATAS_WHATSAPP_API_URL"] = url  # the worker child reads it
+    settings.WHATSAPP_API_URL = url
+    return fake
 
 
 def demo_users() -> dict[str, tuple[str, str]]:

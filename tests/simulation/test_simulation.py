@@ -1,0 +1,45 @@
+"""A small simulation end to end, through the real webhook, router, engine and sender."""
+
+from datetime import timedelta
+
+import pytest
+
+from patas.messaging.models import Message
+from patas.participants.models import Participant
+from patas.programs import queries
+from patas.programs.models import Enrolment
+from patas.simulation import outputs
+from patas.simulation.runner import Options, Simulation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_small_simulation_agrees_with_the_database(tmp_path):
+    sim = Simulation(Options(men=12, seed=5))
+    sim.run()
+    outputs.mark_synthetic(sim)
+    summary = outputs.summarise(sim, 0.0)
+
+    # Nothing lost: every posted inbound stored once; every row patas sent reached the fake.
+    assert summary.inbound_posted > 0
+    assert summary.inbound_stored == summary.inbound_posted
+    assert summary.outbound_sent_by_patas == summary.outbound_received_by_fake > 0
+    assert summary.lost == 0
+    assert len({r["wamid"] for r in sim.world.fake.received}) == len(sim.world.fake.received)
+
+    # The summary's figures are the database's.
+    assert summary.participants_in_database == Participant.objects.filter(is_synthetic=True).count()
+    enrolments = list(Enrolment.objects.all())
+    assert summary.enrolled == len(enrolments) > 0
+    assert summary.completed == sum(queries.completed(e) for e in enrolments)
+
+    # The program ran: days opened with the approved template.
+    day_content = Message.objects.filter(direction="out", purpose="program", type="template")
+    assert day_content.exists()
+
+    # And the outputs are written.
+    outputs.write_dashboard(tmp_path, summary)
+    assert (tmp_path / "dashboard" / "index.html").exists()
+    path = outputs.write_summary(tmp_path, summary)
+    assert '"lost": 0' in path.read_text()
+    assert sim.end - sim.options.start >= timedelta(days=30)
