@@ -114,9 +114,13 @@ def database_from_url(url: str, *, default_sqlite: Path) -> dict[str, Any]:
 def _sqlite(path: str) -> dict[str, Any]:
     # WAL lets readers (the console) work while the worker writes; IMMEDIATE transactions take
     # the write lock up front so two writers queue on busy_timeout instead of failing mid-way.
+    # Tests use a file next to it, not an in-memory database: the live server's threads and the
+    # test share it through WAL and busy_timeout instead of failing with "table is locked".
+    test_name = None if path == ":memory:" else str(Path(path).with_name(f"test_{Path(path).name}"))
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
+        "TEST": {"NAME": test_name},
         "OPTIONS": {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",

@@ -165,6 +165,17 @@ class TrialFlow:
             man = self.sim.man_of_participant(session.partner.participant_id)
             if man is None or self.rng.random() > 0.8:  # she does not pick up today
                 continue
+            partner = session.partner
+            if not partner.consent_answer:  # the first call: the consent script
+                survey_actions.record_partner_consent(
+                    partner,
+                    version=self.sim.pack.program.intake.consent_version,
+                    accepted=bool(self.rng.random() < 0.95),
+                    actor=self.enumerator,
+                )
+            if partner.consent_answer != Partner.ConsentAnswer.ACCEPT:
+                survey_actions.abandon(session, reason="she declined", actor=self.enumerator)
+                continue
             state = self.sim.states[man.phone]
             role = "endline" if "endline" in session.form.form_id else "baseline"
             for _ in range(200):
