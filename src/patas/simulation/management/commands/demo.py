@@ -116,4 +116,16 @@ def demo_users() -> dict[str, tuple[str, str]]:
         user.save()
         user.groups.add(Group.objects.get(name=role))
         users[role] = (name, password)
+    _give_groups_to_the_demo_facilitator(
+        model.objects.get(username="admin.demo"), model.objects.get(username="facilitator.demo")
+    )
     return users
+
+
+def _give_groups_to_the_demo_facilitator(admin: Any, facilitator: Any) -> None:
+    """The simulated groups have no facilitator yet: the demo's facilitator takes them all."""
+    from patas.groups.actions import update_group
+    from patas.groups.models import Group as ProgramGroup
+
+    for group in ProgramGroup.objects.filter(facilitator__isnull=True):
+        update_group(admin, group, facilitator=facilitator)
