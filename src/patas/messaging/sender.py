@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from patas.core import audit, clock
 from patas.core.jobs import release as release_lease
 from patas.core.jobs import try_acquire
+from patas.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from patas.core.models import JobLease
 from patas.messaging import claim
 from patas.messaging.claim import Claimed
@@ -183,7 +184,11 @@ def record_outcomes(
         result = outcome.result
         if result is not None and result.ok and result.wamid:
             sent.append((outcome.row.id, result.wamid))
+            MESSAGES_SENT.labels(phone_number_id).inc()
             continue
+        if result is not None and not result.ok:
+            code = result.error_code if result.error_code is not None else result.http_status
+            SEND_ERRORS.labels(phone_number_id, str(code)).inc()
         fields = settle(outcome, now, rng)
         if fields is None:
             unsent.append(outcome.row.id)

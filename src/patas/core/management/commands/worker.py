@@ -26,7 +26,20 @@ class Command(BaseCommand):
             "--no-send", action="store_true", help=_("do not run the outbox sender in this worker")
         )
 
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=0,
+            help=_("serve this worker's Prometheus metrics (sends, errors by code) on this port"),
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["metrics_port"]:
+            from prometheus_client import start_http_server
+
+            from patas.core.metrics import REGISTRY
+
+            start_http_server(options["metrics_port"], addr="127.0.0.1", registry=REGISTRY)
         worker = Worker(options["name"], send=not options["no_send"])
         if options["once"]:
             report = worker.tick()
