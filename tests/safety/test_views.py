@@ -303,3 +303,12 @@ def test_only_admins_erase_or_export(client, world, role):  # type: ignore[no-un
     url = reverse("safety:erase", args=[world.man.uid])
     assert client.post(url, {"confirm": world.man.ref}).status_code == 404
     assert Participant.objects.get(pk=world.man.pk).status != "erased"
+
+
+def test_the_flag_button_is_on_the_thread_and_his_page(client, world):
+    """The facilitator finds the flag button where he reads the men's messages."""
+    client.force_login(world.users["facilitator"])
+    thread = client.get(reverse("console:thread_posts", args=[world.mine.uid])).content.decode()
+    assert reverse("safety:flag_post", args=[world.post.uid]) in thread
+    page = client.get(reverse("console:member", args=[world.member.uid])).content.decode()
+    assert reverse("safety:flag_message", args=[world.post.message.uid]) in page
