@@ -178,7 +178,19 @@ def _solve_chunk(m: _OutcomeParts, sums: list, c: int, n_arms: int) -> np.ndarra
             if i == j:
                 g += zz_i
             gram[:, i * w0 : (i + 1) * w0, j * w0 : (j + 1) * w0] = g
-    return np.linalg.solve(gram, rhs[:, :, None])[:, ::w0, 0]
+    try:
+        return np.linalg.solve(gram, rhs[:, :, None])[:, ::w0, 0]
+    except np.linalg.LinAlgError:
+        # A re-drawn assignment can leave an outcome's complete cases with no variation of an arm
+        # inside the fixed effects; the coefficient is then not identified. Such draws count as
+        # NaN and are left out of the p-value (the report states how many draws were used).
+        out = np.full((c, n_arms - 1), np.nan)
+        for k in range(c):
+            try:
+                out[k] = np.linalg.solve(gram[k], rhs[k])[::w0]
+            except np.linalg.LinAlgError:
+                continue
+        return out
 
 
 def ri_coefficients(
@@ -195,7 +207,8 @@ def ri_coefficients(
 
 
 def ri_pvalue(observed: float, drawn: np.ndarray) -> tuple[float, float]:
-    """Two-sided RI p-value and its Monte Carlo standard error."""
+    """Two-sided RI p-value and its Monte Carlo standard error (unidentified draws left out)."""
+    drawn = drawn[np.isfinite(drawn)]
     if drawn.size == 0 or not np.isfinite(observed):
         return np.nan, np.nan
     bar = abs(observed) * (1 - TOLERANCE) - 1e-12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from pathlib import Path
@@ -16,6 +17,8 @@ from rich.table import Table
 from patas.participants.models import Participant
 from patas.simulation import outputs
 from patas.simulation.runner import Options, Simulation
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -73,7 +76,11 @@ def run_simulation(opts: dict[str, Any], *, progress: bool = True) -> outputs.Su
     outputs.mark_synthetic(sim)
     summary = outputs.summarise(sim, time.perf_counter() - started)
     outputs.write_dashboard(out, summary)
-    outputs.write_trial_report(out, summary, opts["program"])
+    try:
+        outputs.write_trial_report(out, summary, opts["program"])
+    except Exception as exc:  # the simulation's data stay usable: say what failed, go on
+        log.exception("the trial report failed")
+        summary.notes.append(f"trial report failed: {type(exc).__name__}: {exc}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     summary.notes.append(f"peak memory {peak:.0f} MiB")
     outputs.write_summary(out, summary)
