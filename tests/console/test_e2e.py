@@ -5,7 +5,6 @@ Screenshots land in docs/img/ for docs/facilitator-guide.md.
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,6 +12,8 @@ import httpx
 import pytest
 from django.db import connection
 
+import browser
+from browser import log_in
 from groups.factories import inbound, make_group, make_member, make_user
 from patas.groups.models import GroupPost
 from patas.messaging import router
@@ -20,57 +21,14 @@ from patas.messaging.dispatch import InstantPace
 from patas.messaging.sender import Sender
 from patas.whatsapp.fake import FakeCloudAPI
 
-CHROMIUM = Path("/usr/bin/chromium")
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 PASSWORD = "correct horse battery"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
-]
-
-
-@pytest.fixture(scope="session")
-def urls_loaded(django_db_setup, django_db_blocker):
-    """Import the URLconf with the test database open: patas.core.metrics queries the
-    database when it is imported (its collector runs on registration), which the live
-    server's thread would otherwise do with database access blocked. Torn down after the
-    live server, before the test database is dropped."""
-    with django_db_blocker.unblock():
-        import patas.core.metrics  # noqa: F401
-    yield
-    with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            # The live server's threads that served Chromium's keep-alive sockets may still
-            # hold a session; end them so the test database can be dropped.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+pytestmark = browser.MARKS
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test are
-    # still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 800}, locale="es-PE")
-        page.set_default_timeout(15000)
-        yield page
-        browser.close()
+def browser_page(open_page):
+    return open_page(locale="es-PE")
 
 
 def deliver_outbox() -> FakeCloudAPI:
@@ -89,14 +47,6 @@ def deliver_outbox() -> FakeCloudAPI:
     return fake
 
 
-def log_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit] >> nth=-1")
-    page.wait_for_url(re.compile(r".*/groups/$"))
-
-
 def test_a_facilitator_sees_a_relayed_message_live_and_replies(
     urls_loaded, live_server, pack, browser_page
 ):
@@ -109,7 +59,7 @@ def test_a_facilitator_sees_a_relayed_message_live_and_replies(
     foreign = make_group(name="Grupo Cusco 2", facilitator=other)
     make_member(foreign)
 
-    log_in(page, base, "carlos")
+    log_in(page, base, "carlos", PASSWORD)
     assert "Grupo Lima 1" in page.content() and "Grupo Cusco 2" not in page.content()
     page.screenshot(path=str(IMG / "groups.png"))
 
@@ -159,7 +109,7 @@ def test_inbox_and_content_preview_screens(urls_loaded, live_server, pack, brows
     member = make_member(group)
     make_member(group)
     router.route(inbound(member.participant, "Necesito hablar con alguien", held=True))
-    log_in(page, base, "carlos")
+    log_in(page, base, "carlos", PASSWORD)
     page.click("text=Bandeja")
     page.wait_for_selector("text=Necesito hablar con alguien")
     page.screenshot(path=str(IMG / "inbox.png"), full_page=True)

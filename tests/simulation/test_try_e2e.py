@@ -8,24 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 from django.contrib.auth import get_user_model
-from django.db import connection
 
-CHROMIUM = Path("/usr/bin/chromium")
+import browser
+
 DEMO_PACK = Path(__file__).resolve().parents[2] / "content" / "hablemos-entre-patas"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "rehearse the program"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
-]
+pytestmark = browser.MARKS
 
 
 @pytest.fixture
@@ -40,28 +29,9 @@ def pack_without_trial(tmp_path, settings):
     return root
 
 
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser.new_page()
-        browser.close()
-    if connection.vendor == "postgresql":  # let the test database be dropped afterwards
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-
-
-def test_intake_and_day_one_in_the_browser(live_server, pack_without_trial, browser_page):
+def test_intake_and_day_one_in_the_browser(urls_loaded, live_server, pack_without_trial, open_page):
     get_user_model().objects.create_user("disenadora", password=PASSWORD)
-    page = browser_page
+    page = open_page(timeout_ms=30000)
     page.goto(f"{live_server.url}/login/?next=/try/")
     page.fill("input[name=username]", "disenadora")
     page.fill("input[name=password]", PASSWORD)
