@@ -213,20 +213,20 @@ def answer(
         session = _sessions().select_for_update(of=("self",)).get(pk=session.pk)
     if session.status != Status.OPEN:
         raise SurveyError(f"{session} is {session.status}, not open")
-    words = _words(session.lang)
-    now = clock.now()
-    outcome = chat.step(
-        form_of(session.form),
-        session.state,
-        chat.event_for(text, reply_id, words),
-        words,
-        now,
-        LOCAL_TZ,
-    )
-    _apply(session, outcome, now)
-    session.save(update_fields=["state", "status", "last_activity_at", "ended_at"])
+    outcome = _take_answer(session, text, reply_id)
     _enqueue(session.participant_id, outcome.prompts)
     _audit_outcome(actor or f"participant:{session.participant_id}", session, outcome)
+    return outcome
+
+
+def _take_answer(session: SessionBase, text: str, reply_id: str) -> chat.Outcome:
+    """One step of the form for a man's or an enumerator's entry; the session row is saved."""
+    words = _words(session.lang)
+    now = clock.now()
+    event = chat.event_for(text, reply_id, words)
+    outcome = chat.step(form_of(session.form), session.state, event, words, now, LOCAL_TZ)
+    _apply(session, outcome, now)
+    session.save(update_fields=["state", "status", "last_activity_at", "ended_at"])
     return outcome
 
 
@@ -450,17 +450,6 @@ def answer_partner(
     )
     if session.status != Status.OPEN:
         raise SurveyError(f"{session} is {session.status}, not open")
-    words = _words(session.lang)
-    now = clock.now()
-    outcome = chat.step(
-        form_of(session.form),
-        session.state,
-        chat.event_for(text, reply_id, words),
-        words,
-        now,
-        LOCAL_TZ,
-    )
-    _apply(session, outcome, now)
-    session.save(update_fields=["state", "status", "last_activity_at", "ended_at"])
+    outcome = _take_answer(session, text, reply_id)
     _audit_outcome(actor, session, outcome)
     return outcome
