@@ -105,21 +105,7 @@ def invite_due_endlines(now: datetime, limit: int = 5000) -> int:
         return 0
     pack, cfg = active
     due = _members(pack, cfg).filter(endline_due_at__lte=now, endline_invited_at__isnull=True)
-    with transaction.atomic():
-        rows = _due_rows(due, limit)
-        if not rows:
-            return 0
-        ids = [r["pk"] for r in rows]
-        _invite(rows, pack, cfg.endline_form, now)
-        TrialMember.objects.filter(pk__in=ids).update(endline_invited_at=now)
-        audit.record_many(
-            audit.SYSTEM,
-            "trial.endline_invited",
-            TrialMember._meta.label_lower,
-            [str(i) for i in ids],
-            form=cfg.endline_form,
-        )
-    return len(rows)
+    return _send_invitations(due, pack, cfg, now, limit, "endline_invited_at", "invited")
 
 
 def remind_endlines(now: datetime, limit: int = 5000) -> int:
@@ -133,16 +119,29 @@ def remind_endlines(now: datetime, limit: int = 5000) -> int:
         endline_reminded_at__isnull=True,
         endline_started_at__isnull=True,
     )
+    return _send_invitations(due, pack, cfg, now, limit, "endline_reminded_at", "reminded")
+
+
+def _send_invitations(
+    due: QuerySet[TrialMember],
+    pack: Pack,
+    cfg: TrialSettings,
+    now: datetime,
+    limit: int,
+    stamp: str,
+    verb: str,
+) -> int:
+    """Invite one chunk of `due` men to the endline, stamp `stamp` on them, audit as one."""
     with transaction.atomic():
         rows = _due_rows(due, limit)
         if not rows:
             return 0
         ids = [r["pk"] for r in rows]
         _invite(rows, pack, cfg.endline_form, now)
-        TrialMember.objects.filter(pk__in=ids).update(endline_reminded_at=now)
+        TrialMember.objects.filter(pk__in=ids).update(**{stamp: now})
         audit.record_many(
             audit.SYSTEM,
-            "trial.endline_reminded",
+            f"trial.endline_{verb}",
             TrialMember._meta.label_lower,
             [str(i) for i in ids],
             form=cfg.endline_form,
