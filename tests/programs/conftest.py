@@ -16,6 +16,7 @@ KEYS = [
     "ask_region",
     "ask_partner_number",
     "waiting_partner",
+    "between_surveys",
     "ineligible_closing",
     "declined_closing",
     "not_understood",

@@ -51,6 +51,16 @@ def test_the_demo_pack_passes():
     assert problems(DEMO) == []
 
 
+def test_a_pack_with_a_trial_must_answer_men_between_surveys(tmp_path: Path):
+    root = tmp_path / "demo"
+    shutil.copytree(DEMO, root)
+    start = line_of(root, "messages.yaml", "between_surveys:")
+    lines = (root / "messages.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    end = next(n for n in range(start, len(lines)) if lines[n].strip() == "")
+    (root / "messages.yaml").write_text("".join(lines[: start - 1] + lines[end + 1 :]), "utf-8")
+    assert any("message 'between_surveys' is missing" in line for line in problems(root))
+
+
 def test_the_minimal_fixture_passes(pack: Path):
     assert problems(pack) == []
 

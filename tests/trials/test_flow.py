@@ -109,6 +109,26 @@ def test_baseline_assigns_then_treatment_enrols_and_control_gets_nothing(trial_p
             assert purposes <= {"intake", "survey"}
 
 
+def test_a_man_waiting_or_in_control_who_writes_hears_one_answer_a_day(trial_pack):
+    man = new_man()
+    consent(man)
+    answer_baseline(man)
+    man.refresh_from_db()
+    if man.status != Participant.Status.SURVEYS_ONLY:  # the first of a block may be treated
+        man = new_man()
+        consent(man)
+        answer_baseline(man)
+        man.refresh_from_db()
+    assert man.status == Participant.Status.SURVEYS_ONLY
+    before = len(out_texts(man))
+    inject(man, "hola, ¿cuándo empieza?")
+    inject(man, "¿hay alguien?")
+    assert out_texts(man)[before:] == ["[es] between_surveys"]
+    trial_pack.set(LIMA_10AM + timedelta(days=1))
+    inject(man, "hola otra vez")
+    assert out_texts(man)[before:] == ["[es] between_surveys"] * 2
+
+
 def test_endline_is_due_for_both_arms_at_the_right_time(trial_pack):
     men = [new_man() for _ in range(2)]
     for man in men:

@@ -25,6 +25,7 @@ from patas.programs.lint_rules import (
     MUST_SHOW,
     PLACEHOLDERS,
     TEMPLATE_ROLES,
+    TRIAL_MESSAGES,
 )
 from patas.programs.lint_texts import (
     TEMPLATE_VARIABLE,
@@ -261,7 +262,7 @@ def _ranges(numbers: list[int]) -> str:
 
 def check_messages(ctx: Context, src: Source, messages: dict[str, Item]) -> None:
     if not src.problems or messages:
-        for key, needed_buttons in CONTRACT_MESSAGES.items():
+        for key, needed_buttons in _contract(ctx.program).items():
             if key not in messages and (key,) not in src.lines:
                 src.add((), f"message {key!r} is missing (the code sends it)")
             elif key in messages:
@@ -277,6 +278,13 @@ def check_messages(ctx: Context, src: Source, messages: dict[str, Item]) -> None
                     src.add((key, "text", lang), f"must show {{{name}}}")
         if key.startswith("partner_"):
             check_partner_words(ctx.forbidden, src, (key,), item)
+
+
+def _contract(program: Program) -> dict[str, tuple[str, ...]]:
+    """The messages.yaml keys this pack must have: the trial adds its own."""
+    if program.trial is not None and program.trial.enabled:
+        return {**CONTRACT_MESSAGES, **TRIAL_MESSAGES}
+    return CONTRACT_MESSAGES
 
 
 def _check_contract_buttons(src: Source, key: str, item: Item, needed: tuple[str, ...]) -> None:

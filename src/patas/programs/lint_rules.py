@@ -55,6 +55,11 @@ CONTRACT_MESSAGES: dict[str, tuple[str, ...]] = {
     "link_prefill": (),
 }
 
+# Keys the code sends only when the pack runs a trial (program.yaml `trial.enabled`).
+TRIAL_MESSAGES: dict[str, tuple[str, ...]] = {
+    "between_surveys": (),  # a man in the baseline wait or the control arm writes in
+}
+
 # The {placeholders} the code fills for each key; any other {name} would leak or raise.
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "consent": frozenset({"version"}),

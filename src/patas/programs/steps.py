@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from patas.core import clock
 from patas.messaging.models import Message
 from patas.messaging.router import Inbound, Result
@@ -64,18 +66,33 @@ def program_step(inbound: Inbound) -> Result:
     return Result.DONE if opener else Result.CONTINUE
 
 
+# Men with no enrolment who may still write in: what they hear, at most once a (local) day.
+# Nothing names his arm: a man in the control arm and one waiting for assignment hear the same.
+WAITING_KEYS = {
+    Participant.Status.WAITING_PARTNER: "waiting_partner",
+    Participant.Status.BASELINE: "between_surveys",
+    Participant.Status.SURVEYS_ONLY: "between_surveys",
+}
+
+
+def _first_nudge_today(participant: Participant, today: date) -> bool:
+    """Claim today's one answer for him (his intake session keeps the date); False if taken."""
+    return bool(
+        IntakeSession.objects.filter(participant=participant)
+        .exclude(last_nudged_on=today)
+        .update(last_nudged_on=today)
+    )
+
+
 def fallback_step(inbound: Inbound) -> Result:
-    """Nobody took his message: `fallback_help` at most once a (local) day; closed men: silence."""
+    """Nobody took his message: a short answer at most once a (local) day; closed men: silence."""
     participant = inbound.participant
     pack = get_pack()
     today = schedule.local_date(clock.now(), pack.program.time_zone)
-    if participant.status == Participant.Status.WAITING_PARTNER:
-        if (
-            IntakeSession.objects.filter(participant=participant)
-            .exclude(last_nudged_on=today)
-            .update(last_nudged_on=today)
-        ):
-            actions.say(participant, "waiting_partner", Message.Purpose.SYSTEM)
+    waiting = WAITING_KEYS.get(participant.status)
+    if waiting is not None:  # (a pack without the text stays silent, as before it existed)
+        if waiting in pack.messages and _first_nudge_today(participant, today):
+            actions.say(participant, waiting, Message.Purpose.SYSTEM)
         return Result.DONE
     enrolment = (
         Enrolment.objects.filter(participant=participant)
