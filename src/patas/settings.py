@@ -144,6 +144,9 @@ LOOKUP_HASH_KEY = env_str("PATAS_LOOKUP_KEY", "") or persistent_secret(DATA_DIR,
 # --- Programs -------------------------------------------------------------------------------
 CONTENT_DIR = Path(env_str("PATAS_CONTENT_DIR", str(BASE_DIR.parent.parent / "content")))
 DEFAULT_PROGRAM = env_str("PATAS_PROGRAM", "hablemos-entre-patas")
+# Where Meta fetches the packs' media from: https://YOUR-HOST (patas serves /media/<program>/...).
+# Empty (the embedded default): media links stay relative, which only the fake Cloud API takes.
+PUBLIC_URL = env_str("PATAS_PUBLIC_URL", "").rstrip("/")
 
 # --- Safety and privacy (safety app, core/privacy.py) --------------------------------------
 ONCALL_EMAIL = env_list("PATAS_ONCALL_EMAIL", [])  # high-severity alerts are mailed here

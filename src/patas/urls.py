@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from patas.programs import media as pack_media
+
 urlpatterns = [
     path("webhooks/", include("patas.whatsapp.urls")),
     path("", include("patas.core.urls")),
@@ -11,5 +13,6 @@ urlpatterns = [
     path("surveys/", include("patas.surveys.urls")),
     path("safety/", include("patas.safety.urls")),
     path("try/", include("patas.simulation.urls")),
+    path("media/<str:program_id>/<path:file>", pack_media.serve, name="pack_media"),
     path("", include("patas.console.urls")),
 ]

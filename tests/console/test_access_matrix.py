@@ -41,6 +41,7 @@ NOT_CONSOLE = {
     "readyz": "readiness probe",
     "metrics": "Prometheus metrics (tests/core)",
     "set_language": "Django's language switch (a POST any visitor may make)",
+    "pack_media": "content packs' media, public so Meta can fetch them (tests/programs)",
 }
 NOT_CONSOLE_NAMESPACES = {"admin": "Django admin: staff login of its own"}
 

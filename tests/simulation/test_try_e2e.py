@@ -57,6 +57,8 @@ def test_intake_and_day_one_in_the_browser(urls_loaded, live_server, pack_withou
     tap("En la noche")
     page.wait_for_selector(".bubble .buttons button:has-text('Sí, acepto')")
     tap("Sí, acepto")
+    # Wait for his enrolment before skipping: a skip before it changes nothing (a race under load).
+    page.wait_for_selector("text=ya estás dentro")
     page.click("text=Skip to the next day")
     page.wait_for_selector("text=Preséntate en tu grupo con tu apodo")
     assert page.locator(".bubble.out img").count() >= 1  # the expert's image card

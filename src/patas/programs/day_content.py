@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
+
 from patas.messaging.outbox import describe
 from patas.programs.pack import Pack
 from patas.programs.payloads import item_payload, template_text
@@ -26,7 +28,7 @@ def param_count(template: Any) -> int:
     return int(cached[1])
 
 
-_ITEMS: dict[tuple[int, int, str], tuple[Pack, tuple[tuple[dict[str, Any], str], ...]]] = {}
+_ITEMS: dict[tuple[int, int, str, str], tuple[Pack, tuple[tuple[dict[str, Any], str], ...]]] = {}
 
 
 def day_items(pack: Pack, day: int, lang: str) -> tuple[tuple[dict[str, Any], str], ...]:
@@ -34,11 +36,12 @@ def day_items(pack: Pack, day: int, lang: str) -> tuple[tuple[dict[str, Any], st
 
     Built once per pack, day and language (the fan-out reuses the same payload objects).
     """
-    cached = _ITEMS.get((id(pack), day, lang))
+    key = (id(pack), day, lang, settings.PUBLIC_URL)  # links embed the public URL
+    cached = _ITEMS.get(key)
     if cached is not None and cached[0] is pack:
         return cached[1]
     items = _build_items(pack, day, lang)
-    _ITEMS[(id(pack), day, lang)] = (pack, items)
+    _ITEMS[key] = (pack, items)
     return items
 
 
@@ -61,9 +64,7 @@ def _build_items(pack: Pack, day: int, lang: str) -> tuple[tuple[dict[str, Any],
         prefix = (
             f"checkin:{day}:" if spec.checkin is not None and item.id == spec.checkin.id else ""
         )
-        payload = item_payload(
-            item, lang, default, id_prefix=prefix, media_root=f"{pack.program.id}/"
-        )
+        payload = item_payload(item, lang, default, id_prefix=prefix, program_id=pack.program.id)
         text = payload.get("text", {}).get("body") if payload["type"] == "text" else None
         out.append((payload, text or describe(payload)))
     return tuple(out)

@@ -1,13 +1,14 @@
 """Content pack items -> Cloud API send bodies (pure; the sender adds `to`).
 
-Media items carry the pack-relative file as `link` until a media store exists: the sender (or a
-media upload step) turns it into an uploaded media id or a public URL before sending.
+Media items carry a `link` to the pack's file as this server serves it (`programs/media.py`):
+absolute under `PATAS_PUBLIC_URL` when set, else pack-relative (which only the fake accepts).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from patas.programs import media as pack_media
 from patas.programs.pack import Pack
 from patas.programs.schema import Button, Item, Localized, Template
 from patas.programs.texts import render
@@ -34,7 +35,7 @@ def item_payload(
     default: str,
     *,
     id_prefix: str = "",
-    media_root: str = "",
+    program_id: str = "",
     **values: Any,
 ) -> dict[str, Any]:
     """The send body of one item in a language; `id_prefix` goes before every button id."""
@@ -71,7 +72,8 @@ def item_payload(
             },
         }
     if item.type in MEDIA:
-        media: dict[str, Any] = {"link": f"{media_root}{item.file or ''}"}
+        file = item.file or ""
+        media: dict[str, Any] = {"link": pack_media.link(program_id, file) if program_id else file}
         caption = render(pick(item.caption, lang, default), **values)
         if caption and item.type != "audio":
             media["caption"] = caption
@@ -80,7 +82,8 @@ def item_payload(
 
 
 def system_payload(pack: Pack, key: str, lang: str, **values: Any) -> dict[str, Any]:
-    return item_payload(pack.message(key), lang, pack.program.default_language, **values)
+    default = pack.program.default_language
+    return item_payload(pack.message(key), lang, default, program_id=pack.program.id, **values)
 
 
 def template_payload(

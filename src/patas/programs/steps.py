@@ -68,7 +68,7 @@ def program_step(inbound: Inbound) -> Result:
 
 # Men with no enrolment who may still write in: what they hear, at most once a (local) day.
 # Nothing names his arm: a man in the control arm and one waiting for assignment hear the same.
-WAITING_KEYS = {
+WAITING_KEYS: dict[str, str] = {
     Participant.Status.WAITING_PARTNER: "waiting_partner",
     Participant.Status.BASELINE: "between_surveys",
     Participant.Status.SURVEYS_ONLY: "between_surveys",

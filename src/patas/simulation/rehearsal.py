@@ -22,6 +22,7 @@ from patas.messaging.router import route_pending
 from patas.participants.models import Participant
 from patas.programs import actions as program_actions
 from patas.programs import engine
+from patas.programs import media as pack_media
 from patas.programs.models import Enrolment
 from patas.whatsapp.signature import HEADER, sign
 from patas.whatsapp.views import webhook
@@ -149,7 +150,7 @@ def bubble(message: Message) -> dict[str, Any]:
                 if parameter.get("type") == "payload":
                     buttons.append((parameter["payload"], "▶"))
     elif message.type in {"image", "video", "audio", "document"}:
-        media = str(payload.get(message.type, {}).get("link", ""))
+        media = pack_media.relative_of(str(payload.get(message.type, {}).get("link", "")))
     return {
         "out": message.direction == Message.Direction.OUT,
         "text": message.text,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from patas.programs.pack import PackError, get_pack
+from patas.programs import media as pack_media
 from patas.simulation import rehearsal
 
 
@@ -45,17 +42,9 @@ def next_day(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def media(request: HttpRequest, path: str) -> FileResponse:
-    """Media of the content pack, for the chat bubbles (links are 'program-id/file')."""
+    """Media of the content pack, for the chat bubbles (paths are 'program-id/file')."""
     program_id, _, rest = path.partition("/")
-    try:
-        root = get_pack(program_id or None).root.resolve()
-    except PackError:
-        raise Http404 from None
-    target = (root / rest).resolve()
-    if (root / "media") not in target.parents or not target.is_file():
-        raise Http404
-    kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    return FileResponse(Path(target).open("rb"), content_type=kind)
+    return pack_media.serve(request, program_id, rest)
 
 
 def _bubbles(request: HttpRequest) -> list[dict[str, object]]:
