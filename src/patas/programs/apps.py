@@ -8,7 +8,7 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from patas.messaging import router
-        from patas.programs import steps
+        from patas.programs import media, steps  # noqa: F401  (media registers its check)
 
         router.register("intake", 40, steps.intake_step)
         router.register("program", 60, steps.program_step)
