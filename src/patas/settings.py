@@ -11,6 +11,7 @@ from pathlib import Path
 from patas.core.env import (
     database_from_url,
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -159,11 +160,21 @@ ALERT_SLA_MINUTES = {
 HELPLINE_REPEAT_HOURS = env_int("PATAS_HELPLINE_REPEAT_HOURS", 24)  # no 2nd helpline reply before
 SAFETY_LEXICON_DIR = env_str("PATAS_LEXICON_DIR", str(DATA_DIR / "lexicon"))  # supervisor additions
 
+# PATAS_LOG_FORMAT=json (production): one JSON object per line, for a log shipper; extra
+# fields passed with `log.info(..., extra={...})` become keys of their own.
+LOG_FORMAT = env_choice("PATAS_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("PATAS_LOG_LEVEL", "WARNING")},
     "loggers": {"patas": {"level": env_str("PATAS_LOG_LEVEL", "INFO"), "propagate": True}},
 }

@@ -1,3 +1,7 @@
+import importlib
+import io
+import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -42,3 +46,34 @@ def test_persistent_secret_is_created_once(tmp_path):
     first = env.persistent_secret(tmp_path, "k")
     assert env.persistent_secret(tmp_path, "k") == first
     assert (tmp_path / "k").stat().st_mode & 0o077 == 0
+
+
+def test_a_choice_must_be_one_of_its_values(monkeypatch):
+    monkeypatch.setenv("PATAS_LOG_FORMAT", " JSON ")
+    assert env.env_choice("PATAS_LOG_FORMAT", "plain", ("plain", "json")) == "json"
+    monkeypatch.setenv("PATAS_LOG_FORMAT", "xml")
+    with pytest.raises(ImproperlyConfigured, match="PATAS_LOG_FORMAT='xml'.*plain, json"):
+        env.env_choice("PATAS_LOG_FORMAT", "plain", ("plain", "json"))
+
+
+def test_json_logs_are_one_object_per_line_with_the_extra_fields(settings):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    config = settings.LOGGING["formatters"]["json"]
+    factory = config["()"]
+    module, _, name = factory.rpartition(".")
+    formatter_class = getattr(importlib.import_module(module), name)
+    handler.setFormatter(formatter_class(config["fmt"], rename_fields=config["rename_fields"]))
+    log = logging.getLogger("patas.test_json")
+    log.addHandler(handler)
+    try:
+        log.warning("throughput exceeded", extra={"code": 130429, "number": "123"})
+    finally:
+        log.removeHandler(handler)
+    record = json.loads(stream.getvalue())
+    assert record["level"] == "WARNING" and record["logger"] == "patas.test_json"
+    assert (record["message"], record["code"], record["number"]) == (
+        "throughput exceeded",
+        130429,
+        "123",
+    )
