@@ -62,3 +62,23 @@ def test_a_dead_database_fails_every_waiting_delivery():
         with pytest.raises(OperationalError):
             future.result()
     assert not Message.objects.exists()
+
+
+def test_a_delivery_that_breaks_the_code_fails_alone():
+    """Not a database error (e.g. a value the driver cannot encode): its neighbours are still
+    stored, and only its own request gets the error (a 500)."""
+
+    def break_on_poison(execute, sql, params, many, context):
+        if params and any("wamid.bug" in str(p) for p in params):
+            raise ValueError("simulated bug for this delivery")
+        return execute(sql, params, many, context)
+
+    batcher = IngestBatcher()
+    items = [(*delivery(w), Future()) for w in ("wamid.fine1", "wamid.bug", "wamid.fine2")]
+    with connection.execute_wrapper(break_on_poison):
+        batcher._store(items)
+    fine1, bug, fine2 = (future for _, _, future in items)
+    assert fine1.result().messages == 1 and fine2.result().messages == 1
+    with pytest.raises(ValueError):
+        bug.result()
+    assert set(Message.objects.values_list("wamid", flat=True)) == {"wamid.fine1", "wamid.fine2"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -42,12 +43,28 @@ def accept(body: bytes, signature_header: str | None) -> Parsed | Refusal:
         log.warning("webhook refused: %s", "bad signature" if signature_header else "no signature")
         return Refusal(403, "invalid signature")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        log.warning("webhook refused: malformed JSON (%s)", exc)
-        return Refusal(400, f"malformed JSON: {exc}")
+        data = _without_lone_surrogates(json.loads(body), body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the interpreter's stack (a 400, not a 500)
+        log.warning("webhook refused: malformed JSON (%s)", str(exc)[:200])
+        return Refusal(400, f"malformed JSON: {str(exc)[:200]}")
     try:
         return parse(data)
     except PayloadError as exc:
         log.warning("webhook refused: not a WhatsApp payload (%s)", exc)
         return Refusal(400, f"not a WhatsApp webhook payload: {exc}")
+
+
+def _without_lone_surrogates(data: Any, body: bytes) -> Any:
+    """JSON may escape half an emoji (`\\ud83d` alone); such a string cannot be stored as
+    UTF-8, so the half becomes U+FFFD and the message is kept. Paired escapes are already one
+    character after `json.loads`; only bodies with a surrogate escape pay for the check."""
+    if b"\\ud" not in body.lower():
+        return data
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        repaired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return json.loads(repaired)
+    return data

@@ -5,8 +5,9 @@ but while the writer commits one batch the next requests queue up and go into th
 transaction together. On SQLite (one writer at a time) this turns ~10 statements and a commit
 per request into ~10 statements and a commit per batch.
 
-A batch that fails is retried one delivery at a time, so one bad delivery cannot keep others
-from being stored; a database that is down fails them all (the server answers 503, Meta retries).
+A batch that fails, for any reason, is retried one delivery at a time, so one bad delivery
+cannot keep others from being stored; a database that is down fails them all (the server
+answers 503 and Meta retries); a delivery that fails for another reason answers 500.
 """
 
 from __future__ import annotations
@@ -81,20 +82,23 @@ class IngestBatcher:
         self._refresh_connection()
         try:
             results = ingest.store_many([(body, parsed) for body, parsed, _ in batch])
-        except DatabaseError as exc:
-            connection.close()
-            if len(batch) == 1:
+        except Exception as exc:  # answered below: the writer thread must not die
+            if isinstance(exc, DatabaseError):
+                connection.close()
+            if len(batch) > 1:
+                # Whatever failed (a dead database, or one delivery that cannot be stored),
+                # one by one keeps a single bad delivery from failing its neighbours.
+                log.warning(
+                    "a batch of %d deliveries failed (%s); storing one by one", len(batch), exc
+                )
+                for item in batch:
+                    self._store([item])
+            elif isinstance(exc, DatabaseError):
                 log.error("webhook delivery not stored: %s", exc)
                 batch[0][2].set_exception(exc)
-                return
-            log.warning("a batch of %d deliveries failed (%s); storing one by one", len(batch), exc)
-            for item in batch:
-                self._store([item])
-            return
-        except Exception as exc:  # a bug must answer 500 to its request, not kill the writer
-            log.exception("webhook batch failed")
-            for _, _, future in batch:
-                future.set_exception(exc)
+            else:  # a bug: this request answers 500
+                log.exception("webhook delivery not stored")
+                batch[0][2].set_exception(exc)
             return
         for (_, _, future), result in zip(batch, results, strict=True):
             future.set_result(result)

@@ -137,7 +137,8 @@ def _contacts(raw: Any, where: str) -> dict[str, dict[str, Any]]:
 def _timestamp(raw: dict[str, Any], where: str) -> datetime:
     try:
         return datetime.fromtimestamp(int(raw["timestamp"]), tz=UTC)
-    except (KeyError, TypeError, ValueError, OverflowError):
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        # OSError: a number that fits in C but not in the platform's time_t (EOVERFLOW)
         raise PayloadError(f"{where} has no valid 'timestamp'") from None
 
 
