@@ -6,7 +6,15 @@ import random
 
 import pytest
 
-from patas.messaging.ratelimit import RATE_MARGIN, NumberLimiter, SlidingBucket, max_in_window
+from patas.messaging.ratelimit import (
+    RATE_MARGIN,
+    NumberLimiter,
+    Schedule,
+    SlidingBucket,
+    burst,
+    ceiling,
+    max_in_window,
+)
 
 
 def greedy_run(bucket: SlidingBucket | NumberLimiter, arrivals: list[float]) -> list[float]:
@@ -29,8 +37,8 @@ def test_never_more_than_the_rate_in_any_one_second_window(rate, seed):
     arrivals = []
     t = 0.0
     for _ in range(8):
-        burst = rng.randint(1, 3 * rate)
-        arrivals += [t + rng.random() * rng.choice([0.001, 0.3, 2.0]) for _ in range(burst)]
+        count = rng.randint(1, 3 * rate)
+        arrivals += [t + rng.random() * rng.choice([0.001, 0.3, 2.0]) for _ in range(count)]
         t += rng.choice([0.0, 0.2, 0.999, 1.0, 1.5])
     sent = greedy_run(SlidingBucket(rate), arrivals)
     assert len(sent) == len(arrivals)
@@ -92,3 +100,82 @@ def test_number_limiter_pause():
     assert limiter.try_take(1.0) == pytest.approx(2.0)
     assert limiter.paused_until == 3.0
     assert limiter.try_take(3.0) == 0
+
+
+# The fixed schedule: even spacing, small lateness absorbed, stalls never caught up in a burst.
+def paced_run(
+    limiter: NumberLimiter, count: int, lateness, stalls: dict[int, float] | None = None
+) -> list[float]:
+    """A sender with sends always waiting: each wait overshoots by `lateness()` (an event loop
+    that wakes late); before send i, `stalls[i]` seconds pass with nothing sent."""
+    sent: list[float] = []
+    now = 0.0
+    for i in range(count):
+        now += (stalls or {}).get(i, 0.0)
+        while (wait := limiter.try_take(now)) > 0:
+            now += wait + lateness()
+        sent.append(now)
+    return sent
+
+
+def test_ceiling_keeps_the_margin_and_at_least_one_below_the_limit():
+    assert ceiling(1000) == 995
+    assert ceiling(80) == 79
+    assert ceiling(20) == 19
+    assert ceiling(2) == 1
+    # what the margin leaves is the most that may go back to back
+    assert burst(1000) == 5 and burst(80) == 1
+
+
+def test_sends_are_evenly_spaced_at_the_ceiling():
+    sent = greedy_run(NumberLimiter(1000), [0.0] * 3000)
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) == pytest.approx(1 / 995)
+    assert max_in_window(sent) == 995
+    assert max_in_window(sent, 0.01) <= 10
+
+
+def test_late_wakeups_within_the_tolerance_cost_no_throughput():
+    rng = random.Random(7)
+    tolerance = (burst(1000) - 1) / 995
+    sent = paced_run(NumberLimiter(1000), 20_000, lambda: rng.uniform(0, 0.9 * tolerance))
+    rate = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert rate >= 995 * 0.995
+    assert max_in_window(sent) <= 995
+    # catching up never sends more than burst(1000) back to back
+    assert max_in_window(sent, 1e-9) <= burst(1000)
+
+
+def test_a_stall_costs_its_slots_and_is_never_caught_up_in_a_burst():
+    stall = 0.2  # nothing sent for 200 ms after send 3,000
+    sent = paced_run(NumberLimiter(1000), 6000, lambda: 0.0, {3000: stall})
+    resumed = sent[3000]
+    assert resumed - sent[2999] >= stall
+    after = [t for t in sent if resumed <= t < resumed + 0.05]
+    assert len(after) <= 0.05 * 995 + burst(1000)  # the schedule's pace, not a burst
+    # the stall cost its slots, less the few caught up: about 200 ms x 995/s = 199 sends
+    span = sent[-1] - sent[0]
+    assert span == pytest.approx((6000 - 1) / 995 + stall - (burst(1000) - 1) / 995, abs=0.002)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_never_above_the_ceiling_whatever_the_delays(seed):
+    rng = random.Random(seed)
+    stalls = {rng.randrange(20_000): rng.choice([0.004, 0.05, 0.3, 1.2]) for _ in range(40)}
+    sent = paced_run(NumberLimiter(1000), 20_000, lambda: rng.expovariate(1 / 0.0005), stalls)
+    assert max_in_window(sent) <= 995
+    assert max_in_window(sent, 0.01) <= 10 + burst(1000)
+    assert max_in_window(sent, 1e-9) <= burst(1000)
+
+
+def test_schedule_restarts_after_a_gap_with_at_most_the_catch_up_burst():
+    schedule = Schedule(100, tolerance=0.03)  # 10 ms slots, 3 may be caught up
+    schedule.take(0.0)
+    assert schedule.wait_time(0.0) == pytest.approx(0.01)
+    schedule.take(5.0)  # long idle: restarts 30 ms before now
+    back_to_back = 1
+    while schedule.wait_time(5.0) == 0:
+        schedule.take(5.0)
+        back_to_back += 1
+    assert back_to_back == 4
+    assert schedule.wait_time(5.0) == pytest.approx(0.01)

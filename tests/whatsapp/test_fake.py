@@ -314,3 +314,27 @@ def test_recipient_error_option_parsing():
     }
     with pytest.raises(ValueError, match="TO=CODE"):
         parse_recipient_errors("519001:131026")
+
+
+def test_the_limit_and_the_count_use_arrivals_not_handling_times():
+    # A stalled fake handles three requests at once that arrived 0.6 s apart.
+    clock = Ticker()
+    app = FakeCloudAPI(FakeConfig(mps=2), time_source=clock)
+    body = json.dumps(text()).encode()
+    answers = [app.handle_send("1", body, None, arrived=clock.t - 1.2 + 0.6 * i) for i in range(3)]
+    assert [status for status, _ in answers] == [200, 200, 200]  # never 3 in one second
+    stats = app.stats()
+    assert stats["max_in_1s"] == 2 and stats["max_in_1s_handled"] == 3
+    assert app.handle_send("1", body, None, arrived=clock.t)[0] == 400  # a third in 1 s
+
+
+def test_records_can_leave_bodies_out_and_pages_can_be_narrowed():
+    app = FakeCloudAPI(FakeConfig(keep_bodies=False))
+
+    async def calls(c):
+        await c.post("/v23.0/1/messages", json=text(to="51911"))
+        return (await c.get("/_fake/messages", params={"fields": "to,arrived"})).json()
+
+    page = run(app, calls)
+    assert app.received[0]["body"] is None
+    assert page["messages"] == [{"to": "51911", "arrived": app.received[0]["arrived"]}]

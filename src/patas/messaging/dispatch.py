@@ -5,10 +5,12 @@ through a callback, so this runs in the worker's sender thread or inside `asynci
 - Per recipient: one chain (task) per man sends his rows one at a time, in the order given,
   at least `gap` seconds apart. When one fails, the rest of his chain is handed back unsent, so
   a retry never lets a later message overtake it.
-- Per number: a `NumberLimiter` at `mps` (sliding buckets, see ratelimit), taken right before
-  each request under one lock (FIFO, no thundering herd); an account-wide error (130429, 80007,
-  4) pauses the bucket with an exponential back-off.
-- `max_in_flight` bounds concurrent requests (and so the connection pool).
+- Per number: a `NumberLimiter` at `mps` (evenly spaced sends under a sliding 1 s ceiling, see
+  ratelimit), taken right before each request under one lock (FIFO, no thundering herd); an
+  account-wide error (130429, 80007, 4) pauses the bucket with an exponential back-off.
+- `max_in_flight` bounds concurrent requests (and so the connection pool): by default enough
+  for answers that take `ANSWER_ALLOWANCE` at the full rate, so a slow answer never holds
+  back the schedule.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from patas.whatsapp.errors import Scope
 
 RECIPIENT_GAP = 0.5  # seconds between two messages to the same man
 PAUSE_CAP = 60.0
+ANSWER_ALLOWANCE = 0.25  # seconds: requests in flight = mps x this (at least 64)
+
+
+def max_in_flight_for(mps: float) -> int:
+    return max(64, int(mps * ANSWER_ALLOWANCE))
 
 
 class Pace(Protocol):
@@ -80,7 +87,7 @@ class Dispatcher:
         mps: float,
         pace: Pace | None = None,
         gap: float = RECIPIENT_GAP,
-        max_in_flight: int = 64,
+        max_in_flight: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
@@ -88,18 +95,20 @@ class Dispatcher:
         self.pace = pace or RealPace()
         self.bucket = NumberLimiter(mps)
         self.gap = gap
+        self.forget_above = max(5_000, int(mps * gap * 8))
         self.rng = rng or random.Random()
         self.chains: dict[str, deque[Claimed]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.last_sent: dict[str, float] = {}
         self.gate = asyncio.Lock()
-        self.slots = asyncio.Semaphore(max_in_flight)
+        self.slots = asyncio.Semaphore(max_in_flight or max_in_flight_for(mps))
         self.pause_streak = 0
         self.closing = False
 
     def submit(self, rows: list[Claimed]) -> None:
         """Queue rows (in the order given) behind each man's earlier ones."""
-        if len(self.last_sent) > 50_000:
+        # Forget gaps that are over, so memory stays flat (a few seconds' worth of men).
+        if len(self.last_sent) > self.forget_above:
             self._forget_old_gaps()
         for row in rows:
             if self.closing:

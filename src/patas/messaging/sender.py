@@ -35,7 +35,7 @@ from patas.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from patas.core.models import JobLease
 from patas.messaging import claim
 from patas.messaging.claim import Claimed
-from patas.messaging.dispatch import RECIPIENT_GAP, Outcome, Pace, send_all
+from patas.messaging.dispatch import RECIPIENT_GAP, Outcome, Pace, max_in_flight_for, send_all
 from patas.messaging.models import Message
 from patas.whatsapp.client import CloudClient
 from patas.whatsapp.errors import Action, gives_up, retry_delay
@@ -286,7 +286,11 @@ class Sender:
         )
 
     def client(self) -> CloudClient:
-        return CloudClient.from_settings(self.transport, phone_number_id=self.phone_number_id)
+        return CloudClient.from_settings(
+            self.transport,
+            phone_number_id=self.phone_number_id,
+            max_connections=max_in_flight_for(self.mps),
+        )
 
     def drain(self, now: datetime | None = None, *, max_rounds: int = 1000) -> Tally:
         """Send everything due at `now` in batches, without threads (ticks, simulator, tests)."""

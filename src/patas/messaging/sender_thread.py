@@ -116,9 +116,11 @@ class PipelinedSender:
             claim.renew(sender.holder)
         if self.thread is None:
             self.thread = SenderThread(sender)
-        low_water = sender.batch_size
+        # Claim while a second's worth (2 batches) is still queued: a claim on a busy machine
+        # can take most of a second, and the schedule must never run dry meanwhile.
+        low_water = sender.batch_size * 2
         if self.in_flight < low_water:
-            rows = sender.claim(sender.batch_size * 2 - self.in_flight, clock.now())
+            rows = sender.claim(sender.batch_size * 3 - self.in_flight, clock.now())
             if rows:
                 self.in_flight += len(rows)
                 self.thread.submit(rows)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from patas.whatsapp.client_transport import LeanTransport
+from patas.whatsapp.client_transport import LeanTransport, origin_of, request_head
 from patas.whatsapp.errors import Verdict, classify
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -89,11 +89,18 @@ class CloudClient:
         version: str,
         phone_number_id: str,
         token: str,
+        lean: LeanTransport | None = None,
     ) -> None:
         self.http = http
         self.phone_number_id = phone_number_id
         self.url = f"{base_url.rstrip('/')}/{version}/{phone_number_id}/messages"
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        # With a LeanTransport, sends skip httpx's client layer (see client_transport.post).
+        self.lean = lean
+        if lean is not None:
+            url = httpx.URL(self.url)
+            self._origin = origin_of(url)
+            self._head = request_head("POST", url, {"User-Agent": "patas", **self.headers})
 
     @classmethod
     def from_settings(
@@ -114,16 +121,21 @@ class CloudClient:
             version=settings.WHATSAPP_API_VERSION,
             phone_number_id=phone_number_id or settings.WHATSAPP_PHONE_NUMBER_ID,
             token=settings.WHATSAPP_ACCESS_TOKEN,
+            lean=transport if isinstance(transport, LeanTransport) else None,
         )
 
     async def send(self, to: str, payload: dict[str, Any]) -> SendResult:
         """POST one message; never raises for HTTP or network trouble (see SendResult)."""
         body = json.dumps(send_body(to, payload), ensure_ascii=False).encode()
         try:
-            response = await self.http.post(self.url, content=body, headers=self.headers)
+            if self.lean is not None:
+                status, content = await self.lean.post(self._origin, self._head, body)
+            else:
+                response = await self.http.post(self.url, content=body, headers=self.headers)
+                status, content = response.status_code, response.content
         except httpx.TransportError as exc:  # connect/read errors, timeouts: retry later
             return SendResult(error_title=f"network error: {type(exc).__name__}: {exc}"[:300])
-        return parse_response(response.status_code, response.content)
+        return parse_response(status, content)
 
     async def aclose(self) -> None:
         await self.http.aclose()

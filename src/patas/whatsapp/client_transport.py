@@ -9,6 +9,10 @@ Content-Length or chunked encoding. Anything it cannot read cleanly becomes an
 answers are not supported (we ask for identity encoding).
 
     httpx.AsyncClient(transport=LeanTransport(max_connections=100))
+
+`post` skips httpx altogether (no Request or Response objects, no header merging): the
+sender's hot path. httpx's client layer cost about 0.4 ms of CPU per request on top of this
+transport's 0.1 ms (5,000 POSTs to the fake at concurrency 16, load average 8).
 """
 
 from __future__ import annotations
@@ -108,14 +112,28 @@ class LeanTransport(httpx.AsyncBaseTransport):
         origin: Origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
         body = await request.aread()
         data = _serialise(request, origin, body)
+        status, headers, content = await self.exchange(origin, data, request)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def post(self, origin: Origin, head: bytes, body: bytes) -> tuple[int, bytes]:
+        """POST `body` with a ready request head (request line and headers, without
+        Content-Length and the blank line); returns the status and the answer's body.
+        Raises `httpx.TransportError` like `handle_async_request`."""
+        data = b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body)
+        status, _, content = await self.exchange(origin, data, None)
+        return status, content
+
+    async def exchange(
+        self, origin: Origin, data: bytes, request: httpx.Request | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         if self.slots is None:
             return await self._exchange(origin, data, request)
         async with self.slots:
             return await self._exchange(origin, data, request)
 
     async def _exchange(
-        self, origin: Origin, data: bytes, request: httpx.Request
-    ) -> httpx.Response:
+        self, origin: Origin, data: bytes, request: httpx.Request | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         for attempt in (0, 1):
             reused = bool(self.idle[origin])
             conn = self.idle[origin].pop() if reused else await self._connect(origin, request)
@@ -145,10 +163,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 self.idle[origin].append(conn)
             else:
                 conn.close()
-            return httpx.Response(status, headers=headers, content=content, request=request)
+            return status, headers, content
         raise httpx.ReadError("connection closed", request=request)  # pragma: no cover
 
-    async def _connect(self, origin: Origin, request: httpx.Request) -> _Connection:
+    async def _connect(self, origin: Origin, request: httpx.Request | None) -> _Connection:
         scheme, host, port = origin
         context: Any = None
         if scheme == "https":
@@ -171,14 +189,29 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self.idle.clear()
 
 
-def _serialise(request: httpx.Request, origin: Origin, body: bytes) -> bytes:
+def origin_of(url: httpx.URL) -> Origin:
+    scheme = url.scheme
+    return (scheme, url.host, url.port or (443 if scheme == "https" else 80))
+
+
+def request_head(method: str, url: httpx.URL, headers: dict[str, str]) -> bytes:
+    """The request line and headers for `post` (no Content-Length, no blank line)."""
+    lines = [f"{method} {url.raw_path.decode('ascii')} HTTP/1.1", f"Host: {_host(origin_of(url))}"]
+    lines.append("Accept-Encoding: identity")
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+
+def _host(origin: Origin) -> str:
     scheme, host, port = origin
-    default_port = 443 if scheme == "https" else 80
-    host_header = host if port == default_port else f"{host}:{port}"
+    return host if port == (443 if scheme == "https" else 80) else f"{host}:{port}"
+
+
+def _serialise(request: httpx.Request, origin: Origin, body: bytes) -> bytes:
     target = request.url.raw_path.decode("ascii")
     lines = [
         f"{request.method} {target} HTTP/1.1",
-        f"Host: {host_header}",
+        f"Host: {_host(origin)}",
         "Accept-Encoding: identity",
         f"Content-Length: {len(body)}",
     ]

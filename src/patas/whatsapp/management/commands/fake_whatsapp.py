@@ -1,7 +1,14 @@
-"""`patas fake-whatsapp`: serve the fake Cloud API on loopback (tests, simulator, benchmarks)."""
+"""`patas fake-whatsapp`: serve the fake Cloud API on loopback (tests, simulator, benchmarks).
+
+By default it runs under `fake_server.FakeServer`, which stamps each send with the kernel's
+receive time (what Meta would count); `--server uvicorn` runs the ASGI app under uvicorn as
+before (sends are then stamped when handled).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import uvicorn
@@ -9,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from patas.whatsapp.fake import FakeCloudAPI, FakeConfig, parse_error_rates
+from patas.whatsapp.fake_server import FakeServer
 
 
 def parse_recipient_errors(text: str) -> dict[str, int]:
@@ -60,6 +68,17 @@ class Command(BaseCommand):
             help=_("seconds before a new template is APPROVED"),
         )
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument(
+            "--server",
+            choices=["lean", "uvicorn"],
+            default="lean",
+            help=_("lean: stamps arrivals with the kernel's receive time (default); uvicorn"),
+        )
+        parser.add_argument(
+            "--no-bodies",
+            action="store_true",
+            help=_("do not keep request bodies in the record (long runs: less memory)"),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -73,6 +92,7 @@ class Command(BaseCommand):
                 statuses=tuple(s for s in options["statuses"].split(",") if s),
                 template_delay=options["template_delay"],
                 seed=options["seed"],
+                keep_bodies=not options["no_bodies"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
@@ -85,6 +105,10 @@ class Command(BaseCommand):
             % {"host": options["host"], "port": options["port"]}
         )
         self.stdout.flush()
+        if options["server"] == "lean":
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(FakeServer(app, options["host"], options["port"]).serve())
+            return
         uvicorn.run(
             app,
             host=options["host"],
