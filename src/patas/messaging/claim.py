@@ -183,13 +183,18 @@ def _apply_verdicts(verdicts: dict[str, list[int]], now: datetime) -> None:
         )
 
 
-def reclaim_expired(now: datetime | None = None, *, exclude_holder: str = "") -> int:
-    """Rows left `sending` by a holder whose lease ran out go back to `queued` (one UPDATE).
+def reclaim_expired(
+    now: datetime | None = None, *, exclude_holder: str = "", even_unexpired: bool = False
+) -> int:
+    """Rows left `sending` by a holder whose lease ran out go back to `queued` (one UPDATE);
+    `even_unexpired`: every row not leased by `exclude_holder` (a sender taking over).
 
     They may or may not have reached Meta before the holder died: sending is at least once.
     """
     now = now or clock.now()
-    qs = Message.objects.filter(status=Message.Status.SENDING, lease_until__lt=now)
+    qs = Message.objects.filter(status=Message.Status.SENDING)
+    if not even_unexpired:
+        qs = qs.filter(lease_until__lt=now)
     if exclude_holder:
         qs = qs.exclude(leased_by=exclude_holder)
     with transaction.atomic():

@@ -271,7 +271,10 @@ class Sender:
         had = self.holding
         self.holding = try_acquire(self.lease_name, self.holder, SENDER_LEASE, now, due_only=False)
         if self.holding and not had:
-            claim.reclaim_expired(now, exclude_holder=self.holder)
+            # Only the holder of this lease leases outbox rows, so rows still `sending` under
+            # another name belong to a sender that lost it (killed): back to the queue now, not
+            # when their own row lease runs out a minute later.
+            claim.reclaim_expired(now, exclude_holder=self.holder, even_unexpired=True)
             log.info("%s holds the sender lease for %s", self.holder, self.phone_number_id)
         return self.holding
 
