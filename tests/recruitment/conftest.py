@@ -1,10 +1,16 @@
 import pytest
-from django.core.cache import cache
+
+from patas.recruitment import snapshot
 
 
 @pytest.fixture(autouse=True)
-def fresh_dashboard_cache():
-    """The dashboard keeps its tables in the process cache: every test starts without them."""
-    cache.clear()
+def fresh_dashboard_snapshot(request):
+    """The dashboard's snapshot lives in the database cache table, which no test flush empties:
+    every database test starts and ends without one."""
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    request.getfixturevalue("db")
+    snapshot.forget()
     yield
-    cache.clear()
+    snapshot.forget()

@@ -2,9 +2,11 @@
 
 import csv
 import io
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from patas.groups.models import GroupPost
 from patas.recruitment import charts, dashboard
 from patas.recruitment.export import write_dashboard
 from recruitment.world import build
@@ -123,3 +125,20 @@ def test_write_dashboard_writes_static_files(vclock, tmp_path):
 def test_unknown_table_is_a_clear_error():
     with pytest.raises(KeyError, match="no dashboard table 'nope'"):
         dashboard.table("nope", RESEARCHER)
+
+
+def test_days_are_lima_days_and_weeks_start_on_monday(vclock):
+    build()
+    group = GroupPost.objects.first().group
+    facilitator = group.facilitator
+    sunday_night = datetime(2026, 3, 9, 4, 59, 59, tzinfo=UTC)  # Sunday 23:59:59 in Lima
+    for at in (sunday_night, sunday_night + timedelta(seconds=1)):
+        GroupPost.objects.create(group=group, facilitator=facilitator, text="x", created_at=at)
+        man = GroupPost.objects.filter(author__isnull=False).first().author
+        GroupPost.objects.create(
+            group=group, author=man, text="y", status="held", created_at=at, answered_at=at
+        )
+    days = {r["date"]: r["facilitator_posts"] for r in rows_of("groups")}
+    assert days[date(2026, 3, 8)] == 1 and days[date(2026, 3, 9)] == 1
+    weeks = {r["week"]: r["inbox_posts"] for r in rows_of("response")}
+    assert weeks[date(2026, 3, 2)] == 3 + 1 and weeks[date(2026, 3, 9)] == 1

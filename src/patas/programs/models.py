@@ -101,6 +101,11 @@ class DayProgress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "day"], name="day_progress_once"),
         ]
+        # The dashboard's check-in rates count these three columns over every man-day:
+        # with them in one index the count reads the index alone, already in day order.
+        indexes = [
+            models.Index(fields=["day", "opened_at", "checkin_at"], name="day_progress_counts"),
+        ]
 
     def __str__(self) -> str:
         return f"day {self.day} of enrolment {self.enrolment_id}"

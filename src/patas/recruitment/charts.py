@@ -72,7 +72,7 @@ def render(table: Table) -> bytes:
             axes.set_ylim(0, 1.05)
         if len(series) > 1 and xs:
             axes.legend(frameon=False, fontsize=8)
-        axes.set_title(table.title, loc="left", fontsize=10)
+        axes.set_title(str(table.title), loc="left", fontsize=10)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()

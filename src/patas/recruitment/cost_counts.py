@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Least, TruncHour
 
 from patas.core.models import AuditEntry
@@ -34,13 +34,37 @@ def rate_card_path(program_id: str | None = None) -> Path:
     return Path(settings.CONTENT_DIR) / (program_id or settings.DEFAULT_PROGRAM) / "rate-card.yaml"
 
 
-def billable_messages() -> dict[str, int]:
+# Program messages: non-relay outbound to a man, sent or still to send (the projection's unit).
+PROGRAM_MESSAGE = (
+    Q(participant__isnull=False)
+    & ~Q(purpose=Message.Purpose.RELAY)
+    & ~Q(status__in=[Message.Status.CANCELLED, Message.Status.FAILED])
+)
+
+
+def message_counts() -> tuple[dict[str, int], int]:
+    """(billable outbound messages by pricing category, program messages): both from one
+    scan of the outbound messages, the largest table the costs read."""
     rows = (
-        Message.objects.filter(direction=Message.Direction.OUT, billable=True)
+        Message.objects.filter(direction=Message.Direction.OUT)
         .values("pricing_category")
-        .annotate(n=Count("id"))
+        .annotate(
+            billable=Count("id", filter=Q(billable=True)),
+            program=Count("id", filter=PROGRAM_MESSAGE),
+        )
     )
-    return {r["pricing_category"] or "unknown": r["n"] for r in rows}
+    billable: dict[str, int] = {}
+    program = 0
+    for r in rows:
+        program += r["program"]
+        if r["billable"]:
+            category = r["pricing_category"] or "unknown"
+            billable[category] = billable.get(category, 0) + r["billable"]
+    return billable, program
+
+
+def billable_messages() -> dict[str, int]:
+    return message_counts()[0]
 
 
 def facilitator_hours() -> float:
@@ -89,11 +113,11 @@ def enrolment_totals() -> tuple[int, int, int]:
     return result["enrolled"], result["completed"], int(result["man_days"] or 0)
 
 
-def measured_counts() -> costs.Counts:
+def measured_counts(billable: dict[str, int] | None = None) -> costs.Counts:
     ads, other = spend()
     enrolled, completed, man_days = enrolment_totals()
     return costs.Counts(
-        messages=billable_messages(),
+        messages=billable_messages() if billable is None else billable,
         facilitator_hours=facilitator_hours(),
         interviews=interviews(),
         ad_spend=ads,
@@ -104,18 +128,16 @@ def measured_counts() -> costs.Counts:
     )
 
 
-def per_man(counts: costs.Counts) -> costs.PerMan | None:
+def per_man(counts: costs.Counts, program_messages: int | None = None) -> costs.PerMan | None:
     """Per enrolled man, from what was measured (None before anyone enrolled)."""
     if not counts.enrolled:
         return None
     men = counts.enrolled
-    program = Message.objects.filter(direction=Message.Direction.OUT, participant__isnull=False)
-    sent = program.exclude(purpose=Message.Purpose.RELAY).exclude(
-        status__in=[Message.Status.CANCELLED, Message.Status.FAILED]
-    )
+    if program_messages is None:
+        program_messages = message_counts()[1]
     posts = GroupPost.objects.filter(author__isnull=False).count()
     return costs.PerMan(
-        program_messages=sent.count() / men,
+        program_messages=program_messages / men,
         group_posts_per_day=posts / counts.man_days if counts.man_days else 0.0,
         ad_spend=counts.ad_spend / men,
         facilitator_hours=counts.facilitator_hours / men,
@@ -136,11 +158,23 @@ class CostReport:
     digest: costs.Breakdown | None
 
 
-def cost_report(men: int = 100_000, card: costs.RateCard | None = None) -> CostReport:
-    """Costs so far, split by item, and a projection for `men` (live vs digest relay)."""
+def measure() -> tuple[costs.Counts, costs.PerMan | None]:
+    """Everything the cost report counts in the database (the costs page keeps it cached)."""
+    billable, program_messages = message_counts()
+    counts = measured_counts(billable)
+    return counts, per_man(counts, program_messages)
+
+
+def cost_report(
+    men: int = 100_000,
+    card: costs.RateCard | None = None,
+    measured_now: tuple[costs.Counts, costs.PerMan | None] | None = None,
+) -> CostReport:
+    """Costs so far, split by item, and a projection for `men` (live vs digest relay).
+
+    `measured_now`: what `measure()` returned, if the caller has it (the page's snapshot)."""
     card = card or costs.load_rate_card(rate_card_path())
-    counts = measured_counts()
-    measured = per_man(counts)
+    counts, measured = measured_now or measure()
     days = get_pack().program.days
     live = digest = None
     if measured is not None and men > 0:

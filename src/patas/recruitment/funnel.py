@@ -35,8 +35,9 @@ AFTER_ELIGIBILITY = (
 STAGES = ("clicks", "first_message", "eligible", "consented", "enrolled", "day7", "completed")
 
 
-def _rule_q(program_id: str, prefix: str) -> Q:
-    """The program's completion rule over Enrolment columns (prefix: path to the enrolment)."""
+def _rule_q(program_id: str, prefix: str, participant: str) -> Q:
+    """The program's completion rule over Enrolment columns (prefix: path to the enrolment,
+    participant: path to the participant)."""
     rule = get_pack(program_id).program.completion
     days = get_pack(program_id).program.days
     if rule.min_day_reached > days:
@@ -48,7 +49,6 @@ def _rule_q(program_id: str, prefix: str) -> Q:
         q &= ~Q(**{f"{prefix}status": Enrolment.Status.REMOVED})
     if rule.exclude_opted_out:
         q &= ~Q(**{f"{prefix}status": Enrolment.Status.OPTED_OUT})
-        participant = f"{prefix}participant__" if prefix else "participant__"
         q &= Q(**{f"{participant}opted_out_at__isnull": True})
     if rule.min_checkins:
         answered = Coalesce(checkins_subquery(f"{prefix}id" if prefix else "pk"), 0)
@@ -60,15 +60,21 @@ def program_ids() -> list[str]:
     return list(Enrolment.objects.values_list("program_id", flat=True).distinct())
 
 
-def completed_q(prefix: str = "", programs: list[str] | None = None) -> Q:
+def completed_q(
+    prefix: str = "", programs: list[str] | None = None, participant: str | None = None
+) -> Q:
     """Enrolments that completed, by each program's rule (`programs.queries.completed` in SQL).
 
     `prefix` is the path from the queried model to the enrolment ("" on Enrolment itself,
-    "enrolment__" on Participant). A rule with `min_checkins` adds a correlated count.
+    "enrolment__" on Participant); `participant` the path to the man (default: through the
+    enrolment; "" on Participant, which spares a join). A rule with `min_checkins` adds a
+    correlated count.
     """
+    if participant is None:
+        participant = f"{prefix}participant__"
     q = Q(pk__in=[])
     for program_id in programs if programs is not None else program_ids():
-        q |= _rule_q(program_id, prefix)
+        q |= _rule_q(program_id, prefix, participant)
     return q
 
 
@@ -132,7 +138,7 @@ def _men_by_source() -> dict[int | None, dict[str, int]]:
         consented=Count("id", filter=Q(Exists(consented))),
         enrolled=Count("enrolment"),
         day7=Count("enrolment", filter=Q(enrolment__current_day__gte=DAY_MILESTONE)),
-        completed=Count("enrolment", filter=completed_q(prefix, programs)),
+        completed=Count("enrolment", filter=completed_q(prefix, programs, participant="")),
     )
     return {row.pop("attribution__source_id"): row for row in rows}
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from patas.core import access, audit
-from patas.recruitment import actions, bayes, charts, dashboard, funnel, links
+from patas.recruitment import actions, bayes, charts, dashboard, funnel, links, snapshot
 from patas.recruitment.codes import prefill
 from patas.recruitment.cost_counts import cost_report
 from patas.recruitment.forms import ManualSpendForm, ProjectionForm, SourceForm, SpendUploadForm
@@ -36,20 +36,21 @@ def viewer_for(user: Any) -> dashboard.Viewer:
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request.user)
-    computed_at, tables = dashboard.cached_tables(viewer, fresh="fresh" in request.GET)
+    computed, tables = snapshot.tables_for(viewer, fresh="fresh" in request.GET)
     context = {
         "tables": tables,
         "summary": dashboard.summary(tables),
         "static": False,
-        "computed_at": computed_at,
-        "max_age": dashboard.CACHE_SECONDS // 60,
+        "computed": computed,
+        "stale": snapshot.is_stale(computed),
+        "every": snapshot.REFRESH.seconds // 60,
     }
     return render(request, "recruitment/dashboard.html", context)
 
 
 def _table(request: HttpRequest, key: str) -> dashboard.Table:
     viewer = viewer_for(request.user)
-    _at, tables = dashboard.cached_tables(viewer)
+    _computed, tables = snapshot.tables_for(viewer)
     found = next((t for t in tables if t.key == key), None)
     if found is None:
         raise Http404("not found")
@@ -154,7 +155,8 @@ def costs_page(request: HttpRequest) -> HttpResponse:
     viewer_for(request.user)
     form = ProjectionForm(request.GET or None)
     men = form.cleaned_data["men"] if form.is_valid() else 100_000
-    report = cost_report(men)
+    computed = snapshot.read("costs", fresh="fresh" in request.GET)
+    report = cost_report(men, measured_now=computed.value)
     rows = [
         (
             item,
@@ -164,7 +166,9 @@ def costs_page(request: HttpRequest) -> HttpResponse:
         )
         for item in report.actual.items
     ]
-    return render(request, "recruitment/costs.html", {"form": form, "report": report, "rows": rows})
+    context = {"form": form, "report": report, "rows": rows, "computed": computed}
+    context |= {"stale": snapshot.is_stale(computed), "every": snapshot.REFRESH.seconds // 60}
+    return render(request, "recruitment/costs.html", context)
 
 
 def variant_rows() -> list[bayes.Comparison]:
