@@ -33,6 +33,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import (  # noqa: E402
+    MemorySampler,
+    PostgresCpu,
+    children_of,
+    create_database,
+    database_name,
+    drop_database,
+    load_average,
+)
+
 SECRET = "benchmark-app-secret"
 PATH = "/webhooks/whatsapp"
 
@@ -145,7 +157,20 @@ async def client(
         writer.close()
 
 
-async def load(port: int, args: argparse.Namespace, pid: int) -> tuple[Tally, Tally, float, float]:
+@dataclass
+class Measured:
+    """What the timed part of the run measured on the server side."""
+
+    elapsed: float = 0.0
+    cpu: float = 0.0  # web processes
+    memory: MemorySampler | None = None  # RSS of the web processes
+    postgres: PostgresCpu | None = None
+    load: str = ""
+
+
+async def load(
+    port: int, args: argparse.Namespace, pid: int, measured: Measured
+) -> tuple[Tally, Tally]:
     """A short untimed warm-up (each worker loads its URLconf on its first request), then the
     timed run. Both store messages; both are in the final count check."""
     counter, at = [0], int(time.time())
@@ -153,14 +178,19 @@ async def load(port: int, args: argparse.Namespace, pid: int) -> tuple[Tally, Ta
     deadline = time.perf_counter() + args.warmup
     await asyncio.gather(*(client(port, deadline, counter, args, warm, at) for _ in range(8)))
     tally = Tally()
+    measured.memory = MemorySampler(children_of(pid))
+    measured.postgres = PostgresCpu(database_name(args.database_url) if args.database_url else "-")
     cpu_before = cpu_seconds(pid)
-    started = time.perf_counter()
-    deadline = started + args.seconds
-    await asyncio.gather(
-        *(client(port, deadline, counter, args, tally, at) for _ in range(args.concurrency))
-    )
-    elapsed = time.perf_counter() - started
-    return warm, tally, elapsed, cpu_seconds(pid) - cpu_before
+    with measured.memory, measured.postgres:
+        started = time.perf_counter()
+        deadline = started + args.seconds
+        await asyncio.gather(
+            *(client(port, deadline, counter, args, tally, at) for _ in range(args.concurrency))
+        )
+        measured.elapsed = time.perf_counter() - started
+    measured.cpu = cpu_seconds(pid) - cpu_before
+    measured.load = load_average()
+    return warm, tally
 
 
 def start_web(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[str]:
@@ -216,18 +246,26 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def stored_in_database(data_dir: Path, database_url: str) -> int:
-    sql = "SELECT count(*) FROM messaging_message WHERE direction = 'in'"
+def stored_in_database(data_dir: Path, database_url: str) -> tuple[int, int]:
+    """Inbound rows, and how many of them lack their sender or their raw event (must be 0)."""
+    sql = (
+        "SELECT count(*), sum(CASE WHEN participant_id IS NULL OR webhook_event_id IS NULL "
+        "THEN 1 ELSE 0 END) FROM messaging_message WHERE direction = 'in'"
+    )
     if not database_url:
         with sqlite3.connect(data_dir / "patas.sqlite3") as db:
-            return int(db.execute(sql).fetchone()[0])
+            rows, orphans = db.execute(sql).fetchone()
+            return int(rows), int(orphans or 0)
     out = subprocess.run(
         ["psql", database_url, "-tAc", sql], capture_output=True, text=True, check=True
     )
-    return int(out.stdout.strip())
+    rows, orphans = out.stdout.strip().split("|")
+    return int(rows), int(orphans or 0)
 
 
-def run(args: argparse.Namespace, data_dir: Path) -> tuple[Tally, Tally, float, float, int]:
+def run(
+    args: argparse.Namespace, data_dir: Path, measured: Measured
+) -> tuple[Tally, Tally, tuple[int, int]]:
     """Migrate a fresh database, start `patas web`, load it, stop it, count what was stored."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATAS_")}
     env.update(
@@ -241,11 +279,11 @@ def run(args: argparse.Namespace, data_dir: Path) -> tuple[Tally, Tally, float, 
     port = free_port()
     server = start_web(env, port, args.workers)
     try:
-        warm, tally, elapsed, cpu = asyncio.run(load(port, args, server.pid))
+        warm, tally = asyncio.run(load(port, args, server.pid, measured))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return warm, tally, elapsed, cpu, stored_in_database(data_dir, args.database_url)
+    return warm, tally, stored_in_database(data_dir, args.database_url)
 
 
 def main() -> int:
@@ -257,19 +295,39 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="untimed seconds first")
     parser.add_argument("--duplicate-every", type=int, default=50)
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--wipe", action="store_true", help="PostgreSQL: drop and re-create an existing database"
+    )
+    parser.add_argument("--drop", action="store_true", help="PostgreSQL: drop it afterwards")
     args = parser.parse_args()
 
+    if args.database_url and not create_database(args.database_url):
+        if not args.wipe:
+            raise SystemExit(f"{database_name(args.database_url)} exists: pass --wipe to reuse it")
+        drop_database(args.database_url)
+        create_database(args.database_url)
     data_dir = Path(tempfile.mkdtemp(prefix="patas-bench-webhook-"))
+    measured = Measured()
     try:
-        warm, tally, elapsed, cpu, in_db = run(args, data_dir)
+        warm, tally, in_db = run(args, data_dir, measured)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+        if args.database_url and args.drop:
+            drop_database(args.database_url)
+    ok = report(args, warm, tally, in_db, measured)
+    return 0 if ok else 1
 
+
+def report(
+    args: argparse.Namespace, warm: Tally, tally: Tally, stored: tuple[int, int], m: Measured
+) -> bool:
+    in_db, orphans = stored
     ms = sorted(x * 1000 for x in tally.latencies)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
     unique = warm.unique_sent + tally.unique_sent
     codes = set(tally.codes) | set(warm.codes)
-    ok = in_db == unique == warm.stored + tally.stored and codes == {200}
+    ok = in_db == unique == warm.stored + tally.stored and codes == {200} and orphans == 0
+    elapsed = m.elapsed
     print(
         f"database: {'postgresql' if args.database_url else 'sqlite'}, workers {args.workers}, "
         f"concurrency {args.concurrency}, {elapsed:.1f} s"
@@ -279,18 +337,28 @@ def main() -> int:
         f"accepted messages: {tally.stored} ({tally.stored / elapsed:.0f} messages/s), "
         f"duplicates recognised: {tally.duplicates}"
     )
-    per_message = cpu / max(tally.stored, 1) * 1000
+    per_message = m.cpu / max(tally.stored, 1) * 1000
     print(
-        f"server CPU: {cpu:.1f} s = {per_message:.2f} ms per accepted message "
-        f"(~{1000 / per_message:.0f} messages/s per fully available core); "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        f"server CPU: {m.cpu:.1f} s = {per_message:.2f} ms per accepted message "
+        f"(~{1000 / per_message:.0f} messages/s per fully available core)"
     )
+    if args.database_url and m.postgres is not None:
+        backends = m.postgres.seconds("backends")
+        print(
+            f"PostgreSQL CPU: backends of this database {backends:.1f} s = "
+            f"{backends / max(tally.stored, 1) * 1000:.2f} ms per message; server writers "
+            f"{m.postgres.seconds('writers'):.1f} s"
+        )
+    print(f"load: {m.load}")
+    if m.memory is not None:
+        print(f"memory of the web processes: {m.memory.summary()}")
     print(f"latency ms: p50 {statistics.median(ms):.1f}, p99 {p99:.1f}, max {ms[-1]:.1f}")
     print(
-        f"check: {in_db} rows stored for {unique} unique messages (warm-up included) -> "
+        f"check: {in_db} rows stored for {unique} unique messages (warm-up included), "
+        f"{orphans} without their sender or raw event -> "
         f"{'OK' if ok else 'FAILED'}"
     )
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from patas.core import audit, clock
@@ -71,7 +71,9 @@ def find_or_create_many(senders: Sequence[Sender]) -> dict[str, int]:
         known = latest.get(sender.key)
         if known is None or _at(sender, now) > _at(known, now):
             latest[sender.key] = sender
-    with transaction.atomic():
+    # No savepoint when the caller has a transaction (the webhook's batch): a failure here
+    # fails the whole batch anyway, and a savepoint is two more round trips per batch.
+    with transaction.atomic(savepoint=False):
         found = _match(list(latest.values()))
         _touch_window({found[k]: _at(s, now) for k, s in latest.items() if k in found})
         missing = [s for s in latest.values() if s.key not in found]
@@ -85,11 +87,9 @@ def _at(sender: Sender, now: datetime) -> datetime:
 
 
 def _match(senders: list[Sender]) -> dict[str, int]:
-    user_ids = {s.user_id for s in senders if s.user_id}
-    hashes = {h for s in senders if (h := s.phone_hash)}
-    rows = Participant.objects.filter(
-        Q(wa_user_id__in=user_ids) | Q(phone_hash__in=hashes)
-    ).values_list("id", "wa_user_id", "phone_hash")
+    user_ids = sorted({s.user_id for s in senders if s.user_id})
+    hashes = sorted({h for s in senders if (h := s.phone_hash)})
+    rows = _by_user_id_or_phone_hash(user_ids, hashes)
     by_user = {u: pk for pk, u, _ in rows if u}
     by_hash = {h: pk for pk, _, h in rows if h}
     found: dict[str, int] = {}
@@ -146,9 +146,32 @@ def _create(senders: list[Sender], now: datetime) -> dict[str, int]:
     return found
 
 
+def _by_user_id_or_phone_hash(user_ids: list[str], hashes: list[str]) -> list[tuple]:
+    """(id, wa_user_id, phone_hash) of the participants with one of these keys: plain SQL,
+    because compiling the ORM query cost more CPU than running it (once per webhook batch)."""
+    if not user_ids and not hashes:
+        return []
+    table = connection.ops.quote_name(Participant._meta.db_table)
+    where = " OR ".join(
+        f"{column} IN ({', '.join(['%s'] * len(values))})"
+        for column, values in (("wa_user_id", user_ids), ("phone_hash", hashes))
+        if values
+    )
+    # Table and column names are fixed here; the keys are parameters.
+    sql = f"SELECT id, wa_user_id, phone_hash FROM {table} WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*user_ids, *hashes])
+        return list(cursor.fetchall())
+
+
 def _touch_window(latest_by_id: dict[int, datetime]) -> None:
-    """One UPDATE per distinct time (a payload usually carries one)."""
-    by_time: dict[datetime, list[int]] = defaultdict(list)
+    """Move each man's last_inbound_at forward to his time (never back)."""
+    if not latest_by_id:
+        return
+    if connection.vendor == "postgresql":
+        _touch_window_postgres(latest_by_id)
+        return
+    by_time: dict[datetime, list[int]] = defaultdict(list)  # one UPDATE per distinct time
     for pk, at in latest_by_id.items():
         by_time[at].append(pk)
     for at in sorted(by_time):  # a fixed order, so concurrent writers lock rows alike
@@ -156,6 +179,23 @@ def _touch_window(latest_by_id: dict[int, datetime]) -> None:
         Participant.objects.filter(pk__in=ids).filter(
             Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=at)
         ).update(last_inbound_at=at)
+
+
+def _touch_window_postgres(latest_by_id: dict[int, datetime]) -> None:
+    """One UPDATE for every man and his own time (a batch of webhooks has many times).
+    Rows are locked in id order, so two web processes never wait on each other in a cycle."""
+    ids = sorted(latest_by_id)
+    table = connection.ops.quote_name(Participant._meta.db_table)
+    # Table name fixed here; ids and times are parameters.
+    sql = (
+        f"UPDATE {table} AS p SET last_inbound_at = v.at "  # noqa: S608
+        f"FROM (SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE) AS locked, "
+        "unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+        "WHERE p.id = v.id AND locked.id = v.id "
+        "AND (p.last_inbound_at IS NULL OR p.last_inbound_at < v.at)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, ids, [latest_by_id[pk] for pk in ids]])
 
 
 def _confirmation(participant: Participant, key: str) -> Outgoing:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import F, TextField
+from django.db import connection
+from django.db.models import BooleanField, F, Field, Model, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from patas.core import audit
@@ -106,6 +108,19 @@ def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
         yield ids[start : start + size]
 
 
+def _among(model: type[Model], ids: Sequence[int], field: str = "id") -> QuerySet:
+    """model rows whose `field` is in `ids`. On PostgreSQL one array parameter (`= ANY(%s)`):
+    an IN list of 5,000 placeholders costs more to build and parse than the rows it names."""
+    if connection.vendor != "postgresql":
+        return model._default_manager.filter(**{f"{field}__in": ids})
+    quote = connection.ops.quote_name
+    target = cast(Field, model._meta.get_field(field))
+    column = f"{quote(model._meta.db_table)}.{quote(target.column)}"
+    # The column name comes from the model, the ids are a parameter.
+    match = RawSQL(f"{column} = ANY(%s)", (list(ids),), output_field=BooleanField())  # noqa: S611
+    return model._default_manager.filter(match)
+
+
 def _group(pairs: Iterable[tuple[int, dict[str, Any]]]) -> dict[tuple, list[int]]:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for pk, changes in pairs:
@@ -139,8 +154,7 @@ def apply_decisions(
 
 def _cancel(participant_ids: list[int]) -> None:
     for ids in _chunks(participant_ids):
-        Message.objects.filter(
-            participant_id__in=ids,
+        _among(Message, ids, "participant").filter(
             direction=Message.Direction.OUT,
             status__in=[Message.Status.QUEUED, Message.Status.NEEDS_TEMPLATE],
             purpose__in=CANCELLED_BY_ENGINE,
@@ -150,7 +164,7 @@ def _cancel(participant_ids: list[int]) -> None:
 def _update_enrolments(decided: Sequence[tuple[State, Decision]]) -> None:
     for key, pks in _group((s.enrolment_id, d.changes) for s, d in decided).items():
         for ids in _chunks(pks):
-            Enrolment.objects.filter(pk__in=ids).update(**dict(key))
+            _among(Enrolment, ids).update(**dict(key))
 
 
 def _write_days(decided: Sequence[tuple[State, Decision]], now: datetime) -> None:
@@ -172,7 +186,7 @@ def _write_days(decided: Sequence[tuple[State, Decision]], now: datetime) -> Non
         if "reminders" in changes:
             changes["reminders"] = F("reminders") + changes["reminders"]
         for ids in _chunks(pks):
-            DayProgress.objects.filter(enrolment_id__in=ids, day=day).update(**changes)
+            _among(DayProgress, ids, "enrolment").filter(day=day).update(**changes)
 
 
 def _update_participants(decided: Sequence[tuple[State, Decision]]) -> None:
@@ -182,7 +196,7 @@ def _update_participants(decided: Sequence[tuple[State, Decision]]) -> None:
             by_status[d.participant_status].append(s.participant_id)
     for status, pks in by_status.items():
         for ids in _chunks(pks):
-            Participant.objects.filter(pk__in=ids).update(status=status)
+            _among(Participant, ids).update(status=status)
 
 
 def _audit(decided: Sequence[tuple[State, Decision]], actor: str) -> None:

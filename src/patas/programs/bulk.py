@@ -1,21 +1,26 @@
-"""Fast INSERTs for the daily fan-out: outbox rows and new days, with `executemany`.
+"""Fast INSERTs for the daily fan-out: outbox rows and new days (`executemany` or COPY).
 
 Django's `bulk_create` prepares every value of every field through the ORM (and SQLite caps a
 statement at 999 parameters, so ~28 outbox rows per INSERT): at 100,000 men that dominates the
 pass. Here constant columns (defaults, `now`) are prepared once per call, the few varying ones
-per row, and one prepared statement is executed for all rows. The rows are the same as
-`messaging.outbox.enqueue_many` writes (same defaults, same `requires_window` rule).
+per row. SQLite runs one prepared statement for all rows (`executemany`). PostgreSQL gets the
+rows with COPY: psycopg's `executemany` sends one INSERT per row, which cost ~0.6 ms of client
+and server CPU per outbox row (measured: 24 s for 38,000 rows under load), and JSON values
+are sent as text prepared once. The rows are the same as `messaging.outbox.enqueue_many`
+writes (same defaults, same `requires_window` rule).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Field
+from psycopg.types.json import Jsonb
 
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, describe
@@ -29,6 +34,11 @@ def _fields(model: Any) -> list[Field]:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
+def _prepared(f: Field, value: Any) -> Any:
+    prepared = f.get_db_prep_save(value, connection)
+    return _for_copy(prepared) if _copying() else prepared
+
+
 def _insert_sql(table: str, columns: Sequence[str], ignore_conflicts: bool = False) -> str:
     quote = connection.ops.quote_name
     cols = ", ".join(quote(c) for c in columns)
@@ -38,38 +48,104 @@ def _insert_sql(table: str, columns: Sequence[str], ignore_conflicts: bool = Fal
     return f"INSERT INTO {quote(table)} ({cols}) VALUES ({marks}){tail}"  # noqa: S608
 
 
-def _execute(sql: str, rows: list[tuple[Any, ...]]) -> None:
+def _copying() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _for_copy(value: Any) -> Any:
+    """A prepared value as COPY takes it: JSON as its text, once (not re-dumped per row)."""
+    if isinstance(value, Jsonb):
+        return (value.dumps or json.dumps)(value.obj)
+    return value
+
+
+def _execute(
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    ignore_conflicts: bool = False,
+    tail: tuple[Any, ...] = (),
+) -> None:
+    """Insert `rows`, each followed by the same `tail` values (the constant columns)."""
+    if _copying():
+        _copy(table, columns, rows, ignore_conflicts, tail)
+        return
+    sql = _insert_sql(table, columns, ignore_conflicts)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start : start + BATCH])
+            cursor.executemany(sql, [row + tail for row in rows[start : start + BATCH]])
+
+
+def _copy(
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    ignore_conflicts: bool,
+    tail: tuple[Any, ...],
+) -> None:
+    """COPY the rows in (text format, built here: the constant tail is rendered once, not once
+    per row); with `ignore_conflicts`, through a temporary table and one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip conflicting rows)."""
+    quote = connection.ops.quote_name
+    cols = ", ".join(quote(c) for c in columns)
+    target = quote(f"patas_copy_{table}") if ignore_conflicts else quote(table)
+    end = "".join("\t" + _copy_text(value) for value in tail) + "\n"
+    text = "".join("\t".join(map(_copy_text, row)) + end for row in rows)
+    # Table and column names come from the models, never from input.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if ignore_conflicts:
+            staging = (
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} ON COMMIT DELETE ROWS "  # noqa: S608
+                f"AS SELECT {cols} FROM {quote(table)} WITH NO DATA"
+            )
+            cursor.execute(staging)
+        with cursor.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
+            copy.write(text.encode())
+        if ignore_conflicts:
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({cols}) SELECT {cols} FROM {target} "  # noqa: S608
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(f"TRUNCATE {target}")
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format (NULL is \\N; backslash, tab, newline, CR escaped)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            value = (
+                value.replace("\\", "\\\\")
+                .replace("\t", "\\t")
+                .replace("\n", "\\n")
+                .replace("\r", "\\r")
+            )
+        return value
+    if isinstance(value, int | uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"no COPY text for {type(value).__name__}")
 
 
 def insert_outbox(items: Iterable[Outgoing], now: datetime) -> int:
-    """Queued outbound rows for `items`, as enqueue_many would write them; returns the count."""
+    """Queued outbound rows for `items`, as enqueue_many would write them; returns the count.
+
+    Each row is the varying columns (VARYING, in that order) followed by the same tuple of
+    constant columns, prepared once."""
     fields = _fields(Message)
     fixed = {
         "direction": Message.Direction.OUT,
         "status": Message.Status.QUEUED,
         "created_at": now,
     }
-    template: list[Any] = []
-    for f in fields:
-        value = fixed[f.name] if f.name in fixed else f.get_default()
-        template.append(None if f.name in VARYING else f.get_db_prep_save(value, connection))
-    at = {f.name: i for i, f in enumerate(fields)}
-    i_uid, i_man, i_type, i_payload = at["uid"], at["participant"], at["type"], at["payload"]
-    i_text, i_purpose, i_window, i_due = (
-        at["text"],
-        at["purpose"],
-        at["requires_window"],
-        at["due_at"],
-    )
-
-    def get(name: str) -> Field:
-        return cast(Field, Message._meta.get_field(name))
-
-    uid_f, payload_f, due_f = get("uid"), get("payload"), get("due_at")
-    hex_uuids = not connection.features.has_native_uuid_field
+    constant = [f for f in fields if f.name not in VARYING]
+    tail = tuple(_prepared(f, fixed.get(f.name, f.get_default())) for f in constant)
+    columns = [_field(name).column for name in VARYING] + [f.column for f in constant]
+    payload_f, due_f = _field("payload"), _field("due_at")
     json_cache: dict[int, tuple[Any, Any]] = {}
     due_cache: dict[datetime | None, Any] = {None: due_f.get_db_prep_save(now, connection)}
     rows = []
@@ -78,34 +154,39 @@ def insert_outbox(items: Iterable[Outgoing], now: datetime) -> int:
         key = id(payload)
         cached = json_cache.get(key)
         if cached is None:  # keep the payload itself so its id is not reused during the call
-            cached = json_cache[key] = (payload_f.get_db_prep_save(payload, connection), payload)
+            cached = json_cache[key] = (_prepared(payload_f, payload), payload)
         due = item.due_at
         if due not in due_cache:
             due_cache[due] = due_f.get_db_prep_save(due, connection)
         kind = str(payload.get("type", "text"))
-        row = template.copy()
-        uid = uuid.uuid4()
-        row[i_uid] = uid.hex if hex_uuids else uid_f.get_db_prep_save(uid, connection)
-        row[i_man] = item.participant_id
-        row[i_type] = kind
-        row[i_payload] = cached[0]
-        row[i_text] = item.text or describe(payload)
-        row[i_purpose] = str(item.purpose)
-        row[i_window] = kind != "template"
-        row[i_due] = due_cache[due]
-        rows.append(tuple(row))
+        # VARYING: uid (hex: both databases take it), participant, type, payload, text,
+        # purpose, requires_window, due_at.
+        rows.append(
+            (
+                uuid.uuid4().hex,
+                item.participant_id,
+                kind,
+                cached[0],
+                item.text or describe(payload),
+                str(item.purpose),
+                kind != "template",
+                due_cache[due],
+            )
+        )
     if rows:
-        _execute(_insert_sql(Message._meta.db_table, [f.column for f in fields]), rows)
+        _execute(Message._meta.db_table, columns, rows, tail=tail)
     return len(rows)
+
+
+def _field(name: str) -> Field:
+    return cast(Field, Message._meta.get_field(name))
 
 
 def insert_days(days: Iterable[tuple[int, int, dict[str, Any]]], started_at: datetime) -> int:
     """New DayProgress rows (enrolment id, day, other fields), started now; existing ones stay."""
     fields = _fields(DayProgress)
     const = {
-        f.name: f.get_db_prep_save(
-            started_at if f.name == "started_at" else f.get_default(), connection
-        )
+        f.name: _prepared(f, started_at if f.name == "started_at" else f.get_default())
         for f in fields
         if f.name not in ("enrolment", "day")
     }
@@ -116,7 +197,7 @@ def insert_days(days: Iterable[tuple[int, int, dict[str, Any]]], started_at: dat
             return const[f.name]
         key = (f.name, extra[f.name])
         if key not in prepared:
-            prepared[key] = f.get_db_prep_save(extra[f.name], connection)
+            prepared[key] = _prepared(f, extra[f.name])
         return prepared[key]
 
     rows = [
@@ -127,8 +208,5 @@ def insert_days(days: Iterable[tuple[int, int, dict[str, Any]]], started_at: dat
         for enrolment_id, day, extra in days
     ]
     if rows:
-        sql = _insert_sql(
-            DayProgress._meta.db_table, [f.column for f in fields], ignore_conflicts=True
-        )
-        _execute(sql, rows)
+        _execute(DayProgress._meta.db_table, [f.column for f in fields], rows, True)
     return len(rows)

@@ -8,12 +8,14 @@ PostgreSQL each chunk is locked with SKIP LOCKED so a router event for the same 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 
 from patas.core import audit
+from patas.core.fastread import values_list_of_dicts
 from patas.core.jobs import periodic
 from patas.messaging.models import Message
 from patas.programs import engine
@@ -30,6 +32,7 @@ from patas.programs.pack import Pack, get_pack
 log = logging.getLogger(__name__)
 ACTIVE = (Enrolment.Status.ENROLLED, Enrolment.Status.PAUSED)
 SENT = (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ)
+LANES = 2
 
 
 @periodic(every=timedelta(minutes=1))
@@ -59,14 +62,42 @@ def _locked(qs):  # type: ignore[no-untyped-def]
     return qs
 
 
+def _lanes() -> int:
+    """Two lanes on PostgreSQL: while one waits for the database to write its chunk, the other
+    decides the next (SKIP LOCKED keeps their chunks apart). Inside a caller's transaction
+    (tests) another connection would not see its rows, and SQLite has one writer: one lane."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return LANES
+
+
 def _run(qs, event: engine.Event, now: datetime, limit: int | None = None) -> int:  # type: ignore[no-untyped-def]
-    """Decide `event` for every enrolment of `qs`, chunk by chunk (by id); returns rows sent."""
+    """Decide `event` for every enrolment of `qs`, chunk by chunk; returns rows sent."""
+    lanes = _lanes()
+    if lanes == 1 or limit is not None:
+        return _run_lane(qs, event, now, limit)
+    with ThreadPoolExecutor(lanes, thread_name_prefix="patas-engine") as pool:
+        futures = [pool.submit(_lane_thread, qs, event, now) for _ in range(lanes)]
+        return sum(future.result() for future in futures)
+
+
+def _lane_thread(qs, event: engine.Event, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return _run_lane(qs, event, now, None)
+    finally:
+        connections.close_all()  # this thread's own connection
+
+
+def _run_lane(qs, event: engine.Event, now: datetime, limit: int | None) -> int:  # type: ignore[no-untyped-def]
+    """Lock the next chunk of `qs` (by id), decide, write, commit; until none is left."""
     last_id, total, seen = 0, 0, 0
     packs: dict[str, Pack] = {}
     while limit is None or seen < limit:
         with transaction.atomic():
             chunk = _locked(qs.filter(pk__gt=last_id).order_by("pk"))
-            rows = list(chunk.values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)[:CHUNK])
+            rows = values_list_of_dicts(
+                chunk.values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)[:CHUNK]
+            )
             if not rows:
                 break
             last_id = rows[-1]["id"]
