@@ -19,9 +19,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from patas.core import clock
@@ -103,28 +104,103 @@ def release(name: str, holder: str, next_run_at: datetime | None, error: str = "
 
 
 def due_jobs(now: datetime) -> list[Job]:
-    """Jobs that may be due, read in one query (the lease UPDATE still decides who runs them)."""
+    """Jobs that may be due, read in one query (the lease UPDATE still decides who runs them).
+
+    A job whose lease row does not exist yet (first run, or a test's rollback) gets it here.
+    """
     registry = discover()
-    not_due = set(
-        JobLease.objects.filter(name__in=list(registry), next_run_at__gt=now).values_list(
-            "name", flat=True
-        )
+    next_runs = dict(
+        JobLease.objects.filter(name__in=list(registry)).values_list("name", "next_run_at")
     )
-    return [job for name, job in registry.items() if name not in not_due]
+    missing = [name for name in registry if name not in next_runs]
+    if missing:
+        JobLease.objects.bulk_create(
+            [JobLease(name=name) for name in missing], ignore_conflicts=True
+        )
+    return [job for name, job in registry.items() if (next_runs.get(name) or now) <= now]
+
+
+def acquire_due(jobs: list[Job], holder: str, now: datetime) -> list[Job]:
+    """Take the leases of those of `jobs` that are still due and free, in one UPDATE.
+
+    The conditions are the same as `try_acquire`'s, checked per row by the database, so two
+    workers never both take a job; the SELECT after it reads back which ones this holder took.
+    Plain SQL: the ORM's CASE over ten jobs cost more CPU than the statement itself, and the
+    worker runs this every second (the simulator thousands of times).
+    """
+    if not jobs:
+        return []
+    at = connection.ops.adapt_datetimefield_value
+    names = [job.name for job in jobs]
+    marks = ", ".join(["%s"] * len(names))
+    expires = " ".join([f"WHEN %s THEN {_ts()}"] * len(jobs))
+    take = (
+        f"UPDATE {_TABLE} SET holder = %s, last_started_at = {_ts()}, "  # noqa: S608
+        f"expires_at = CASE name {expires} END WHERE name IN ({marks}) "
+        f"AND (expires_at IS NULL OR expires_at < {_ts()} OR holder = %s) "
+        f"AND (next_run_at IS NULL OR next_run_at <= {_ts()})"
+    )
+    params: list[Any] = [holder, at(now)]
+    params += [item for job in jobs for item in (job.name, at(now + job.lease))]
+    params += [*names, at(now), holder, at(now)]
+    taken_by_us = (
+        f"SELECT name FROM {_TABLE} WHERE name IN ({marks}) "  # noqa: S608
+        f"AND holder = %s AND last_started_at = {_ts()}"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(take, params)
+        cursor.execute(taken_by_us, [*names, holder, at(now)])
+        taken = {row[0] for row in cursor.fetchall()}
+    return [job for job in jobs if job.name in taken]
 
 
 def run_due_jobs(holder: str, now: datetime | None = None) -> dict[str, int | None]:
-    """Run every registered job that is due and not running elsewhere; returns counts by job."""
+    """Run every registered job that is due and not running elsewhere; returns counts by job.
+
+    The leases cost three statements and one UPDATE to release them, however many jobs run (a
+    worker ticks every second; the simulator thousands of times). If the process dies in the
+    middle, the leases of the jobs it ran expire by themselves and those jobs run again.
+    """
     now = now or clock.now()
     done: dict[str, int | None] = {}
-    for job in due_jobs(now):
-        if not try_acquire(job.name, holder, job.lease, now):
-            continue
-        error = ""
+    errors: dict[str, str] = {}
+    ran = acquire_due(due_jobs(now), holder, now)
+    for job in ran:
         try:
             done[job.name] = job.func(now)
         except Exception:  # a failing job must not stop the worker; the error is kept on its lease
-            error = traceback.format_exc()[-4000:]
+            errors[job.name] = traceback.format_exc()[-4000:]
             log.exception("job %s failed", job.name)
-        release(job.name, holder, now + job.every, error)
+    release_many(ran, holder, now, errors)
     return done
+
+
+def release_many(jobs: list[Job], holder: str, now: datetime, errors: dict[str, str]) -> None:
+    """Release the leases of `jobs` run at `now` in one UPDATE, each due again `every` later."""
+    if not jobs:
+        return
+    at = connection.ops.adapt_datetimefield_value
+    names = [job.name for job in jobs]
+    next_runs = " ".join([f"WHEN %s THEN {_ts()}"] * len(jobs))
+    failed = " ".join(["WHEN %s THEN %s"] * len(errors))
+    last_error = f"CASE name {failed} ELSE '' END" if errors else "''"
+    sql = (
+        f"UPDATE {_TABLE} SET holder = '', expires_at = NULL, "  # noqa: S608
+        f"last_finished_at = {_ts()}, next_run_at = CASE name {next_runs} END, "
+        f"last_error = {last_error} "
+        f"WHERE name IN ({', '.join(['%s'] * len(names))}) AND holder = %s"
+    )
+    params: list[Any] = [at(clock.now())]
+    params += [item for job in jobs for item in (job.name, at(now + job.every))]
+    params += [item for pair in errors.items() for item in pair]
+    params += [*names, holder]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+_TABLE = JobLease._meta.db_table
+
+
+def _ts() -> str:
+    """A datetime parameter (PostgreSQL wants the type of a CASE branch spelled out)."""
+    return "CAST(%s AS timestamptz)" if connection.vendor == "postgresql" else "%s"

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 JOBS_EVERY = 1.0  # seconds between looks at the job registry
 ROUTE_EVERY = 0.2
+ROUTE_BATCH = 500  # inbound messages per look in a tick
 IDLE_WAIT = 0.2
 ERROR_PAUSE = (1.0, 30.0)  # first and longest pause after a database error
 
@@ -45,6 +46,7 @@ class TickReport:
     jobs: dict[str, int | None] = field(default_factory=dict)
     routed: int = 0
     sent: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of jobs, routing, sending
 
     @property
     def busy(self) -> bool:
@@ -68,11 +70,19 @@ class Worker:
         from patas.messaging.router import route_pending
 
         now = now or clock.now()
+        started = time.process_time()
         report = TickReport(jobs=run_due_jobs(self.name, now))
-        while (routed := route_pending()) > 0:
+        routing = time.process_time()
+        while True:  # a short batch was everything pending: no need to look again
+            routed = route_pending(ROUTE_BATCH)
             report.routed += routed
+            if routed < ROUTE_BATCH:
+                break
+        sending = time.process_time()
         if self.sender is not None:
             report.sent = dict(self.sender.drain(now).counts)
+        done = time.process_time()
+        report.cpu = {"jobs": routing - started, "route": sending - routing, "send": done - sending}
         return report
 
     # The long-running loop ---------------------------------------------------------------

@@ -57,7 +57,9 @@ def serve(request: HttpRequest, program_id: str, file: str) -> FileResponse:
 @register("patas")
 def check_public_url(**_: object) -> list[CheckMessage]:
     """Warn before going live with media links that Meta could not fetch."""
+    # Going live = Meta's Graph API with a real token (the dev default token is for local runs).
     real_meta = "graph.facebook.com" in settings.WHATSAPP_API_URL
+    real_meta = real_meta and settings.WHATSAPP_ACCESS_TOKEN != "dev-access-token"
     if real_meta and not settings.PUBLIC_URL.startswith("https://"):
         return [
             Warning(

@@ -35,6 +35,8 @@ class Summary:
     arms: dict[str, int]
     seconds: float
     ticks: int
+    cpu_seconds: float = 0.0  # of the simulation loop, this process
+    cpu_by_phase: dict[str, float] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -75,6 +77,11 @@ def summarise(sim: Simulation, seconds: float) -> Summary:
         ),
         seconds=round(seconds, 1),
         ticks=counters.ticks,
+        cpu_seconds=round(sum(counters.cpu.values()), 1),
+        cpu_by_phase={
+            phase: round(cpu, 1)
+            for phase, cpu in sorted(counters.cpu.items(), key=lambda item: -item[1])
+        },
     )
 
 
@@ -139,4 +146,5 @@ def lines(summary: Summary) -> list[tuple[str, Any]]:
         ("lost", summary.lost),
         ("safety alerts", summary.safety_alerts),
         ("run time (s) / ticks", f"{summary.seconds} / {summary.ticks}"),
+        ("CPU time (s) of the loop", summary.cpu_seconds),
     ]

@@ -3,8 +3,9 @@
 The loop, at each virtual moment: men's due messages go in through the webhook; the worker
 ticks (jobs, router, sender to the fake); what the fake received is read back, each man reacts
 (`behaviour`), and status callbacks go back through the webhook. The clock then jumps to the
-next moment anything is due (a man's reply, an outbox row, an enrolment's wake), at most an
-hour ahead, so quiet hours cost nothing.
+next moment anything is due (a man's reply, an outbox row, an enrolment's wake), at least
+MIN_STEP and at most MAX_STEP ahead, so quiet hours cost little. Each phase's CPU time is added
+up in `Counters.cpu` (the summary's `cpu_by_phase`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ class Counters:
     outbound_received_by_fake: int = 0
     ticks: int = 0
     started: float = field(default_factory=time.perf_counter)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by phase of the loop
+
+    def charge(self, phase: str, since: float) -> float:
+        """Add the CPU time since `since` to `phase`; returns now's CPU time for the next one."""
+        now = time.process_time()
+        self.cpu[phase] = self.cpu.get(phase, 0.0) + now - since
+        return now
 
 
 class Simulation:
@@ -106,7 +114,9 @@ class Simulation:
                 self._push(man.arrives_at, man.phone, text(first + code))
             while vclock.now() < self.end:
                 self._step(vclock.now())
+                at = time.process_time()
                 vclock.set(self._next_moment(vclock.now()))
+                self.counters.charge("next moment", at)
                 span = (self.end - self.options.start).total_seconds()
                 self.progress(
                     (vclock.now() - self.options.start).total_seconds() / span,
@@ -115,22 +125,31 @@ class Simulation:
         return self.counters
 
     def _step(self, now: datetime) -> None:
+        counters = self.counters
+        at = time.process_time()
         due = []
         while self.queue and self.queue[0][0] <= now:
             _, _, phone, message = heapq.heappop(self.queue)
             due.append((phone, self.by_phone[phone].name, message))
         if due:
             self.world.post_messages(due)
-            self.counters.inbound_posted += len(due)
-        self.world.tick()
-        self.counters.ticks += 1
+            counters.inbound_posted += len(due)
+        at = counters.charge("post messages", at)
+        report = self.world.tick()
+        for phase, seconds in report.cpu.items():
+            counters.cpu[f"worker {phase}"] = counters.cpu.get(f"worker {phase}", 0.0) + seconds
+        at = time.process_time()
+        counters.ticks += 1
         fresh = self.world.new_outbound()
-        self.counters.outbound_received_by_fake += len(fresh)
+        counters.outbound_received_by_fake += len(fresh)
         if fresh:
             self._react(fresh, now)
+            at = counters.charge("men react", at)
             read = {r["wamid"] for r in fresh if self.rng.random() < 0.7}
             self.world.post_statuses(fresh, read)
+            at = counters.charge("post statuses", at)
         self.trial.step(now)
+        counters.charge("simulated staff", at)
 
     def _react(self, fresh: list[dict[str, Any]], now: datetime) -> None:
         contexts = self._contexts(fresh)

@@ -19,6 +19,7 @@ from patas.simulation.behaviour import ManState, Question
 from patas.simulation.population import SyntheticMan
 from patas.surveys import actions as survey_actions
 from patas.surveys.form import Form
+from patas.surveys.form import Question as FormQuestion
 from patas.surveys.models import Partner, PartnerSurveySession, SurveySession
 
 if TYPE_CHECKING:
@@ -54,6 +55,14 @@ def construct_of(name: str) -> tuple[str, int]:
     return "communication", 1
 
 
+NOISE_SD = 0.6  # an answer's noise around the couple's latent score, per question
+
+
+def effect_on(treated: bool, role: str, effect: float) -> float:
+    """The true effect in an answer: only treated men's (and their partners') endline moves."""
+    return effect if treated and role.endswith("endline") else 0.0
+
+
 def goodness(
     man: SyntheticMan,
     state: ManState,
@@ -62,40 +71,60 @@ def goodness(
     effect: float,
     rng: np.random.Generator,
 ) -> float:
-    treated = bool(state.treated) and role.endswith("endline")
-    return man.latent.get(construct, 0.0) + (effect if treated else 0.0) + rng.normal(0, 0.6)
+    shift = effect_on(bool(state.treated), role, effect)
+    return man.latent.get(construct, 0.0) + shift + rng.normal(0, NOISE_SD)
+
+
+def choice_indices(k: int, g: np.ndarray, direction: int, rare: bool) -> np.ndarray:
+    """Which of k ordered choices each goodness score picks: the higher g, the better the
+    answer (array in, array out, so `truth.py` can answer for many couples at once)."""
+    if rare:  # 'never' unless things are bad
+        level = np.where(g > -1.2, 0, np.minimum(k - 1, ((-1.2 - g) * 2).astype(int) + 1))
+        return level if direction < 0 else k - 1 - level
+    position = np.clip((g + 2.0) / 4.0, 0.0, 0.999)
+    index = (position * k).astype(int)
+    return index if direction > 0 else k - 1 - index
 
 
 def choose(choices: tuple[str, ...], g: float, direction: int, rare: bool) -> str:
     """An ordered choice from a goodness score: the higher g, the better the answer."""
-    k = len(choices)
-    if rare:  # 'never' unless things are bad
-        level = 0 if g > -1.2 else min(k - 1, int((-1.2 - g) * 2) + 1)
-        return choices[level] if direction < 0 else choices[k - 1 - level]
-    position = float(np.clip((g + 2.0) / 4.0, 0.0, 0.999))
-    index = int(position * k)
-    return choices[index] if direction > 0 else choices[k - 1 - index]
+    return choices[int(choice_indices(len(choices), np.asarray(g), direction, rare))]
+
+
+def answers_given(question: Question, g: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """What people with goodness scores `g` (and ages) answer to `question`, as typed (an
+    object array of strings). The one answer model: `answer_for` calls it for one man."""
+    construct, direction = construct_of(question.name)
+    n = len(g)
+    if question.type == "select_one" and question.choices:
+        picked = choice_indices(len(question.choices), g, direction, construct in RARE)
+        return np.asarray(question.choices, dtype=object)[picked]
+    if question.type == "select_multiple" and question.choices:
+        return np.full(n, "1", dtype=object)
+    if question.type in {"integer", "decimal"}:
+        if "age" in question.name or "edad" in question.name:
+            return np.asarray([str(int(a)) for a in ages], dtype=object)
+        counts = np.clip(np.round(2 - g * 2), 0, 10).astype(int)
+        return np.asarray([str(c) for c in counts], dtype=object)
+    if question.type == "date":
+        return np.full(n, "2026-01-15", dtype=object)
+    return np.full(n, "bien", dtype=object)
 
 
 def answer_for(effect: float) -> Callable[..., str]:
     def answer(
         man: SyntheticMan, state: ManState, question: Question, role: str, rng: np.random.Generator
     ) -> str:
-        construct, direction = construct_of(question.name)
+        construct, _ = construct_of(question.name)
         g = goodness(man, state, construct, role, effect, rng)
-        if question.type == "select_one" and question.choices:
-            return choose(question.choices, g, direction, construct in RARE)
-        if question.type == "select_multiple" and question.choices:
-            return "1"
-        if question.type in {"integer", "decimal"}:
-            if "age" in question.name or "edad" in question.name:
-                return str(man.age)
-            return str(int(np.clip(round(2 - g * 2), 0, 10)))
-        if question.type == "date":
-            return "2026-01-15"
-        return "bien"
+        return str(answers_given(question, np.array([g]), np.array([man.age]))[0])
 
     return answer
+
+
+def question_of(q: FormQuestion) -> Question:
+    """A form's question as the synthetic people see it."""
+    return Question(q.name, q.type, tuple(c.name for c in q.choices))
 
 
 @lru_cache(maxsize=32)
@@ -110,8 +139,7 @@ def _question(form_pk: int, state: dict[str, Any]) -> Question | None:
     form = _form(form_pk)
     if not current or not form.has(current):
         return None
-    q = form.question(current)
-    return Question(q.name, q.type, tuple(c.name for c in q.choices))
+    return question_of(form.question(current))
 
 
 def current_questions(participant_ids: Iterable[int]) -> dict[int, tuple[Question, str]]:

@@ -74,53 +74,36 @@ class World:
         return {"contacts": contacts, "messages": messages}
 
     def post_statuses(self, sent: list[dict[str, Any]], read: set[str]) -> None:
+        """Sent, delivered and (for `read`) read callbacks: one body per BATCH messages, with a
+        change per status, the way Meta batches several changes into one delivery."""
         stamp = str(int(clock.now().timestamp()))
-        for status in ("sent", "delivered", "read"):
-            items = [
-                {
-                    "id": r["wamid"],
-                    "status": status,
-                    "timestamp": stamp,
-                    "recipient_id": r["to"],
-                    **(
-                        {
-                            "pricing": {
-                                "billable": True,
-                                "pricing_model": "PMP",
-                                "category": _category(r),
-                            }
-                        }
-                        if status != "read"
-                        else {}
-                    ),
-                }
-                for r in sent
-                if status != "read" or r["wamid"] in read
+        for start in range(0, len(sent), BATCH):
+            chunk = sent[start : start + BATCH]
+            changes = [
+                {"statuses": [_status(r, status, stamp) for r in chunk]}
+                for status in ("sent", "delivered")
             ]
-            for start in range(0, len(items), BATCH):
-                self._post({"statuses": items[start : start + BATCH]})
+            reads = [_status(r, "read", stamp) for r in chunk if r["wamid"] in read]
+            if reads:
+                changes.append({"statuses": reads})
+            self._post(*changes)
 
-    def _post(self, value: dict[str, Any]) -> None:
+    def _post(self, *values: dict[str, Any]) -> None:
+        """One signed webhook body with a change per value."""
+        metadata = {
+            "display_phone_number": "51900000000",
+            "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
+        }
+        changes = [
+            {
+                "field": "messages",
+                "value": {"messaging_product": "whatsapp", "metadata": metadata, **v},
+            }
+            for v in values
+        ]
         document = {
             "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID,
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "51900000000",
-                                    "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
-                                },
-                                **value,
-                            },
-                        }
-                    ],
-                }
-            ],
+            "entry": [{"id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID, "changes": changes}],
         }
         raw = json.dumps(document).encode()
         response = self.client.post(
@@ -145,6 +128,18 @@ class World:
         fresh = self.fake.received[self.cursor :]
         self.cursor = len(self.fake.received)
         return fresh
+
+
+def _status(record: dict[str, Any], status: str, stamp: str) -> dict[str, Any]:
+    item = {
+        "id": record["wamid"],
+        "status": status,
+        "timestamp": stamp,
+        "recipient_id": record["to"],
+    }
+    if status != "read":
+        item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": _category(record)}
+    return item
 
 
 def _category(record: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from patas.programs.models import DayProgress, Enrolment
 from patas.programs.pack import get_pack
 from patas.programs.schema import Completion
 from patas.surveys.actions import form_of
+from patas.surveys.form import Form
 from patas.surveys.models import PartnerSurveySession, Status, SurveyForm, SurveySession
 from patas.trials.actions import assignments_frame
 from patas.trials.models import Assignment, GroupPlacement, Trial
@@ -54,9 +55,12 @@ def waves_of(trial: Trial) -> list[tuple[str, str, str]]:
 
 def _answer_names(form_id: str) -> list[str]:
     record = SurveyForm.objects.filter(form_id=form_id).order_by("-installed_at", "-id").first()
-    if record is None:
-        return []
-    return [q.name for q in form_of(record).questions if q.type in ANSWER_TYPES]
+    return [] if record is None else answer_names(form_of(record))
+
+
+def answer_names(form: Form) -> list[str]:
+    """The questions of a form that have an answer column in the dataset."""
+    return [q.name for q in form.questions if q.type in ANSWER_TYPES]
 
 
 def _latest_answers(form_id: str, whose: str, trial: Trial) -> dict[int, dict[str, Any]]:
@@ -79,13 +83,22 @@ def wave_frame(prefix: str, form_id: str, whose: str, trial: Trial) -> pd.DataFr
     """participant_id + `<prefix>_<question>` columns + `<prefix>_responded`."""
     answers = _latest_answers(form_id, whose, trial)
     names = _answer_names(form_id)
-    frame = pd.DataFrame(
-        [[pid] + [a.get(n, "") for n in names] for pid, a in answers.items()],
-        columns=["participant_id"] + [f"{prefix}_{n}" for n in names],
-    )
-    for name in names:
+    raw = pd.DataFrame([[a.get(n, "") for n in names] for a in answers.values()], columns=names)
+    frame = code_answers(raw, prefix)
+    frame.insert(0, "participant_id", list(answers))
+    frame[f"{prefix}_responded"] = 1
+    return frame
+
+
+def code_answers(raw: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    """Pure: submitted answers (a column per question, "" when unanswered) coded as the dataset
+    holds them: `<prefix>_<question>`, numbers when every answer is one, else text, plus the
+    who-decides `_shared` columns. `simulation/truth.py` codes its answers with it too."""
+    frame = pd.DataFrame(index=raw.index)
+    shared_columns: dict[str, pd.Series] = {}
+    for name in raw.columns:
         column = f"{prefix}_{name}"
-        values = frame[column].replace("", None)
+        values = raw[name].replace("", None)
         numbers = pd.to_numeric(values, errors="coerce")
         if numbers.notna().sum() == values.notna().sum():
             frame[column] = numbers
@@ -93,8 +106,9 @@ def wave_frame(prefix: str, form_id: str, whose: str, trial: Trial) -> pd.DataFr
             frame[column] = values.fillna("").astype(str)
         if name.startswith("dec_"):
             shared = values.isin(SHARED).astype(float)
-            frame[f"{column}_shared"] = shared.where(values.notna())
-    frame[f"{prefix}_responded"] = 1
+            shared_columns[f"{column}_shared"] = shared.where(values.notna())
+    for column, shared in shared_columns.items():
+        frame[column] = shared
     return frame
 
 

@@ -1,7 +1,8 @@
 """Storing a verified, parsed webhook in one transaction (the shell around `parse`).
 
 Stores the raw event, finds or creates the senders, inserts inbound messages once per wamid,
-records status callbacks once per (wamid, status) and applies them to the outbound messages.
+records status callbacks once per (wamid, status) and applies them to the outbound messages
+(set-based, in `whatsapp.statuses`).
 Routing is not done here: the worker calls `messaging.router.route_pending()` later.
 
 Inbound `Message.payload` is the type's own object as WhatsApp sent it (`{"body": ...}` for text,
@@ -12,35 +13,21 @@ type patas does not know keeps the whole raw message under `raw`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models import Case, F, Value, When
-from django.db.models.functions import Coalesce
+from django.db import transaction
 
 from patas.core import clock
-from patas.messaging.models import Message, StatusEvent
+from patas.messaging.models import StatusEvent
 from patas.participants.actions import Sender, find_or_create_many
+from patas.whatsapp import inbound_rows
+from patas.whatsapp import statuses as status_updates
 from patas.whatsapp.models import WebhookEvent
 from patas.whatsapp.parse import InboundMessage, Parsed, StatusError, StatusUpdate
-
-# Which outbound states each status may move a message from: sent -> delivered -> read only
-# forward; `failed` does not undo a read. The status's own timestamp is filled regardless.
-_MOVABLE: dict[str, tuple[str, ...]] = {
-    "sent": ("sending",),
-    "delivered": ("sending", "sent"),
-    "read": ("sending", "sent", "delivered"),
-    "failed": ("sending", "sent", "delivered"),
-}
-_TIME_FIELD = {
-    "sent": "sent_at",
-    "delivered": "delivered_at",
-    "read": "read_at",
-    "failed": "failed_at",
-}
 
 
 @dataclass(frozen=True)
@@ -76,12 +63,14 @@ def store_many(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[IngestResult]
     now = clock.now()
     with transaction.atomic():
         plans = _plan(deliveries)
-        events = WebhookEvent.objects.bulk_create([_event(plan, now) for plan in plans])
+        events = inbound_rows.insert_events([_event(plan, now) for plan in plans])
         fresh = [
             (event, m) for event, plan in zip(events, plans, strict=True) for m in plan.messages
         ]
         if fresh:
-            _insert_messages(fresh, now)
+            stored = _insert_messages(fresh, now)
+            if stored is not None:
+                _count_stored_before(plans, events, stored)
         statuses = [s for plan in plans for s in plan.statuses]
         matched: set[str] = set()
         if statuses:
@@ -89,7 +78,7 @@ def store_many(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[IngestResult]
             matched = _apply(statuses)
     return [
         IngestResult(
-            event_id=event.pk,
+            event_id=event,
             messages=len(plan.messages),
             duplicates=plan.duplicates,
             statuses=len(plan.statuses),
@@ -102,8 +91,8 @@ def store_many(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[IngestResult]
 def _plan(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[_Plan]:
     wamids = {m.wamid for _, parsed in deliveries for m in parsed.messages}
     seen: set[Any] = set()
-    if wamids:
-        seen.update(Message.objects.filter(wamid__in=wamids).values_list("wamid", flat=True))
+    if wamids and not inbound_rows.dedup_by_insert():
+        seen.update(inbound_rows.stored_wamids(sorted(wamids)))
     status_wamids = {s.wamid for _, parsed in deliveries for s in parsed.statuses}
     if status_wamids:
         seen.update(
@@ -129,47 +118,59 @@ def _plan(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[_Plan]:
     return plans
 
 
-def _event(plan: _Plan, now: datetime) -> WebhookEvent:
+def _event(plan: _Plan, now: datetime) -> dict[str, Any]:
     other = plan.parsed.other_changes
-    return WebhookEvent(
-        received_at=now,
-        body=plan.body,
-        outcome=WebhookEvent.Outcome.UNKNOWN
+    return {
+        "received_at": now,
+        "body": plan.body,
+        "outcome": WebhookEvent.Outcome.UNKNOWN
         if plan.parsed.has_unknown
         else WebhookEvent.Outcome.PARSED,
-        messages=len(plan.messages),
-        statuses=len(plan.statuses),
-        duplicates=plan.duplicates,
-        note=f"other changes: {other}" if other else "",
-    )
+        "messages": len(plan.messages),
+        "statuses": len(plan.statuses),
+        "duplicates": plan.duplicates,
+        "note": f"other changes: {other}" if other else "",
+    }
 
 
-def _insert_messages(fresh: list[tuple[WebhookEvent, InboundMessage]], now: datetime) -> None:
+def _insert_messages(fresh: list[tuple[int, InboundMessage]], now: datetime) -> set[str] | None:
+    """Inbound rows for new wamids; returns the wamids stored (None: all of them)."""
     senders = [
         Sender(user_id=m.user_id, phone=m.wa_id, profile_name=m.profile_name, at=m.timestamp)
         for _, m in fresh
     ]
     ids = find_or_create_many(senders)
     rows = [
-        Message(
-            direction=Message.Direction.IN,
-            participant_id=ids[sender.key],
-            type=m.type[:20],
-            payload=_payload(m),
-            text=m.text,
-            status=Message.Status.RECEIVED,
-            requires_window=False,
-            wamid=m.wamid,
-            context_wamid=m.context_wamid[:200],
-            created_at=now,
-            provider_timestamp=m.timestamp,
-            webhook_event=event,
-            flags=list(m.flags),
-        )
+        {
+            "uid": uuid.uuid4(),
+            "participant_id": ids[sender.key],
+            "type": m.type[:20],
+            "payload": _payload(m),
+            "text": m.text,
+            "wamid": m.wamid,
+            "context_wamid": m.context_wamid[:200],
+            "created_at": now,
+            "provider_timestamp": m.timestamp,
+            "webhook_event_id": event,
+            "flags": list(m.flags),
+        }
         for (event, m), sender in zip(fresh, senders, strict=True)
     ]
-    # ignore_conflicts: the same wamid posted concurrently is stored once (unique wamid).
-    Message.objects.bulk_create(rows, ignore_conflicts=True)
+    return inbound_rows.insert_messages(rows)
+
+
+def _count_stored_before(plans: list[_Plan], events: list[int], stored: set[str]) -> None:
+    """Messages the INSERT skipped were stored before (by an earlier delivery, or by another
+    process a moment ago): count them as duplicates of their delivery, in one UPDATE."""
+    recount: dict[int, tuple[int, int]] = {}
+    for event, plan in zip(events, plans, strict=True):
+        before = [m for m in plan.messages if m.wamid not in stored]
+        if before:
+            plan.messages = [m for m in plan.messages if m.wamid in stored]
+            plan.duplicates += len(before)
+            recount[event] = (len(plan.messages), plan.duplicates)
+    if recount:
+        inbound_rows.recount_events(recount)
 
 
 def _payload(m: InboundMessage) -> dict[str, Any]:
@@ -204,45 +205,7 @@ def apply_statuses(statuses: list[StatusUpdate]) -> int:
 
 
 def _apply(statuses: list[StatusUpdate]) -> set[str]:
-    matched: set[str] = set()
-    for update in statuses:
-        if _apply_one(update):
-            matched.add(update.wamid)
-    if matched:
-        StatusEvent.objects.filter(wamid__in=matched, applied=False).update(applied=True)
-    return matched
-
-
-def _apply_one(update: StatusUpdate) -> int:
-    outbound = Message.objects.filter(wamid=update.wamid, direction=Message.Direction.OUT)
-    time_field = _TIME_FIELD.get(update.status)
-    if time_field is None:  # a status patas does not track (kept as a StatusEvent only)
-        return 0
-    movable = _MOVABLE[update.status]
-    at = Value(update.timestamp, output_field=models.DateTimeField())
-    changes: dict[str, Any] = {
-        time_field: Coalesce(F(time_field), at),
-        "status": _when_movable(movable, update.status, "status", models.CharField()),
-    }
-    if update.status == "failed":
-        error = update.errors[0] if update.errors else None
-        code = error.code if error else None
-        title = (error.title if error else "")[:300]
-        changes["error_code"] = _when_movable(movable, code, "error_code", models.IntegerField())
-        changes["error_title"] = _when_movable(movable, title, "error_title", models.CharField())
-    if update.pricing_category:
-        changes["pricing_category"] = update.pricing_category[:30]
-    if update.billable is not None:
-        changes["billable"] = update.billable
-    return outbound.update(**changes)
-
-
-def _when_movable(movable: tuple[str, ...], value: Any, column: str, field: models.Field) -> Case:
-    return Case(
-        When(status__in=movable, then=Value(value, output_field=field)),
-        default=F(column),
-        output_field=field,
-    )
+    return status_updates.apply(statuses)
 
 
 def apply_pending_statuses(wamids: list[str]) -> int:
