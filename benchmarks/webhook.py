@@ -45,6 +45,8 @@ from _measure import (  # noqa: E402
     load_average,
 )
 
+from patas.whatsapp.fake_webhook import document  # noqa: E402
+
 SECRET = "benchmark-app-secret"
 PATH = "/webhooks/whatsapp"
 
@@ -59,43 +61,25 @@ def payload(n: int, men: int, at: int) -> bytes:
     man = n % men
     phone = f"51{900000000 + man}"
     user_id = f"PE.bench{man:07d}"
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [
+    value = {
+        "contacts": [{"profile": {"name": f"Hombre {man}"}, "wa_id": phone, "user_id": user_id}],
+        "messages": [
             {
-                "id": "200000000000001",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "51900000001",
-                                "phone_number_id": "100000000000001",
-                            },
-                            "contacts": [
-                                {
-                                    "profile": {"name": f"Hombre {man}"},
-                                    "wa_id": phone,
-                                    "user_id": user_id,
-                                }
-                            ],
-                            "messages": [
-                                {
-                                    "from": phone,
-                                    "from_user_id": user_id,
-                                    "id": f"wamid.bench.{n:09d}",
-                                    "timestamp": str(at),
-                                    "type": "text",
-                                    "text": {"body": f"Mensaje número {n} del reto de hoy"},
-                                }
-                            ],
-                        },
-                    }
-                ],
+                "from": phone,
+                "from_user_id": user_id,
+                "id": f"wamid.bench.{n:09d}",
+                "timestamp": str(at),
+                "type": "text",
+                "text": {"body": f"Mensaje número {n} del reto de hoy"},
             }
         ],
     }
+    body = document(
+        value,
+        waba_id="200000000000001",
+        phone_number_id="100000000000001",
+        display_phone_number="51900000001",
+    )
     return json.dumps(body, separators=(",", ":")).encode()
 
 

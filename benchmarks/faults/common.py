@@ -30,6 +30,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse
 
+from patas.whatsapp.fake_webhook import document as webhook_document
+
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = HERE.parent
 PG_SERVER = os.environ.get("FAULT_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
@@ -269,28 +271,13 @@ def signed_request(port: int, body: bytes, *, secret: str = SECRET) -> bytes:
 
 def envelope(value: dict[str, Any]) -> bytes:
     """A webhook body with one change (`value` holds messages/contacts or statuses)."""
-    document = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "200000000000001",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "51900000001",
-                                "phone_number_id": PHONE_NUMBER_ID,
-                            },
-                            **value,
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(document, separators=(",", ":")).encode()
+    body = webhook_document(
+        value,
+        waba_id="200000000000001",
+        phone_number_id=PHONE_NUMBER_ID,
+        display_phone_number="51900000001",
+    )
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def inbound_body(phone: str, wamid: str, text: str, at: int | None = None) -> bytes:

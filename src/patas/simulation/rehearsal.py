@@ -24,6 +24,7 @@ from patas.programs import actions as program_actions
 from patas.programs import engine
 from patas.programs import media as pack_media
 from patas.programs.models import Enrolment
+from patas.whatsapp.fake_webhook import document as webhook_document
 from patas.whatsapp.signature import HEADER, sign
 from patas.whatsapp.views import webhook
 
@@ -57,39 +58,23 @@ def say(user: Any, *, text: str = "", reply_id: str = "", title: str = "") -> No
     else:
         message = {"type": "text", "text": {"body": text[:4096]}}
     phone = phone_of(user)
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID,
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "",
-                                    "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
-                                },
-                                "contacts": [
-                                    {"profile": {"name": user.get_username()}, "wa_id": phone}
-                                ],
-                                "messages": [
-                                    {
-                                        "from": phone,
-                                        "id": f"wamid.TRY{time.time_ns()}",
-                                        "timestamp": str(int(clock.now().timestamp())),
-                                        **message,
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    value = {
+        "contacts": [{"profile": {"name": user.get_username()}, "wa_id": phone}],
+        "messages": [
+            {
+                "from": phone,
+                "id": f"wamid.TRY{time.time_ns()}",
+                "timestamp": str(int(clock.now().timestamp())),
+                **message,
+            }
+        ],
+    }
+    document = webhook_document(
+        value,
+        waba_id=settings.WHATSAPP_BUSINESS_ACCOUNT_ID,
+        phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID,
+    )
+    body = json.dumps(document).encode()
     request = RequestFactory().post(
         "/webhooks/whatsapp",
         data=body,

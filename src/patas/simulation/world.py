@@ -20,6 +20,7 @@ from patas.core import clock
 from patas.core.worker import TickReport, Worker
 from patas.messaging.dispatch import InstantPace
 from patas.whatsapp.fake import FakeCloudAPI, FakeConfig
+from patas.whatsapp.fake_webhook import document as webhook_document
 from patas.whatsapp.signature import HEADER, sign
 
 WEBHOOK = "/webhooks/whatsapp"
@@ -90,22 +91,13 @@ class World:
 
     def _post(self, *values: dict[str, Any]) -> None:
         """One signed webhook body with a change per value."""
-        metadata = {
-            "display_phone_number": "51900000000",
-            "phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID,
-        }
-        changes = [
-            {
-                "field": "messages",
-                "value": {"messaging_product": "whatsapp", "metadata": metadata, **v},
-            }
-            for v in values
-        ]
-        document = {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": settings.WHATSAPP_BUSINESS_ACCOUNT_ID, "changes": changes}],
-        }
-        raw = json.dumps(document).encode()
+        body = webhook_document(
+            *values,
+            waba_id=settings.WHATSAPP_BUSINESS_ACCOUNT_ID,
+            phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID,
+            display_phone_number="51900000000",
+        )
+        raw = json.dumps(body).encode()
         response = self.client.post(
             WEBHOOK,
             data=raw,

@@ -25,29 +25,30 @@ STATUS_BATCH = 100
 FLUSH_EVERY = 0.1
 
 
+def document(
+    *values: dict[str, Any],
+    waba_id: str,
+    phone_number_id: str,
+    display_phone_number: str = "",
+) -> dict[str, Any]:
+    """A webhook body as Meta sends it: one entry, one `messages` change per value (each value
+    holds `messages` + `contacts`, or `statuses`)."""
+    metadata = {"display_phone_number": display_phone_number, "phone_number_id": phone_number_id}
+    changes = [
+        {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": metadata, **v}}
+        for v in values
+    ]
+    return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": changes}]}
+
+
 def envelope(app: FakeCloudAPI, phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
     cfg = app.config
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": cfg.waba_id,
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": cfg.display_phone_number,
-                                "phone_number_id": phone_number_id,
-                            },
-                            **value,
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    return document(
+        value,
+        waba_id=cfg.waba_id,
+        phone_number_id=phone_number_id,
+        display_phone_number=cfg.display_phone_number,
+    )
 
 
 def status_item(pending: dict[str, Any], status: str) -> dict[str, Any]:
