@@ -149,7 +149,10 @@ def soak(args: argparse.Namespace, port: int, messages: int, fake_pid: int) -> N
     import django
 
     django.setup()
+    from patas.core import heap
     from patas.messaging.sender import Sender
+
+    heap.settle()  # as the worker does before it starts sending
 
     fake_cpu0 = fetch(f"http://127.0.0.1:{port}/_fake/stats")["cpu_seconds"]
     pipe = recording_pipe(Sender("soak", mps=args.mps))

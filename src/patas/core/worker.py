@@ -113,9 +113,11 @@ class Worker:
                 return
 
     def _run_forever(self) -> None:
+        from patas.core import heap
         from patas.messaging.router import route_pending
         from patas.messaging.sender_thread import PipelinedSender
 
+        heap.settle()  # no long collector pauses while sending (see core/heap.py)
         pipe = PipelinedSender(self.sender) if self.sender is not None else None
         next_jobs = next_route = 0.0
         try:
