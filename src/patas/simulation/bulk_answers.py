@@ -2,12 +2,13 @@
 `truth.py`: the same answer model, the survey runner's own reading of what they say, and the
 survey engine's submitted values.
 
-What the runner stores is not always what the answer model says. Men tap the button or list
-row whose id ends in their answer (`Behaviour._survey`), so the choice they mean is stored; an
-enumerator *types* what a partner says (`TrialFlow._call_partners`), and the runner reads a
-typed number as the choice's position in the list (`surveys.answers.find_choice`). So "1" on
-a list 4, 3, 2, 1 is stored as "4", and "0" on a 0-4 scale is refused and asked again. `Entry`
-runs that reading; a refused answer is asked again with a fresh draw, as in the simulation.
+What the runner stores is what the answer model says, read the way each channel enters it:
+men tap the button or list row whose id ends in their answer (`Behaviour._survey`); an
+enumerator picks the partner's answer on the call screen, which submits a choice as its reply
+id (`surveys.phone.answer_event`, used by `TrialFlow._call_partners` too), so a choice named
+"1" is the choice "1", never the first of the list. `Entry` runs that reading; an answer the
+runner refuses (out of range, a failed check) is asked again with a fresh draw, as in the
+simulation.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from patas.simulation.behaviour import _buttons as reply_ids_of
 from patas.simulation.population import OUTCOMES, SyntheticMan, draw_population
 from patas.simulation.runner import Options
 from patas.simulation.surveys import NOISE_SD, answers_given, construct_of, effect_on, question_of
-from patas.surveys import chat, engine, xpath
+from patas.surveys import chat, engine, phone, xpath
 from patas.surveys.answers import parse_answer
 from patas.surveys.form import Form
 from patas.surveys.form import Question as FormQuestion
@@ -86,12 +87,14 @@ class Entry:
     def _read(self, said: str) -> str | None:
         words = words_for(self.lang)
         lang = self.form.lang(self.lang)
-        tap = ""
         if self.by_chat:
             prompt = render_question(self.form, self.q, lang, {}, words)[0]
             ids = [rid for rid, _ in reply_ids_of(prompt)]
             tap = next((r for r in ids if r == said or r.rsplit(":", 1)[-1] == said), "")
-        event = chat.event_for("" if tap else said, tap, words)
+            text = "" if tap else said
+        else:  # as the call screen submits the enumerator's pick
+            text, tap = phone.answer_event(self.q, {"value": [said]})
+        event = chat.event_for(text, tap, words)
         if event.kind != "answer":
             return None
         parsed = parse_answer(self.form, self.q, lang, event.text, event.reply_id, words)

@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from patas.simulation.behaviour import ManState, Question
 from patas.simulation.population import SyntheticMan
 from patas.surveys import actions as survey_actions
+from patas.surveys import phone
 from patas.surveys.form import Form
 from patas.surveys.form import Question as FormQuestion
 from patas.surveys.models import Partner, PartnerSurveySession, SurveySession
@@ -37,7 +38,7 @@ CONSTRUCTS: list[tuple[str, str, int]] = [
     ("mood", "communication", -1),
     ("dec_", "decisions", 1),
     ("cons_", "consent", 1),
-    ("consent_", "consent", 1),
+    ("consent_", "consent", -1),  # respect4 runs from always (4) to never (1)
     ("va_", "violence", -1),
     ("ctl_", "violence", -1),
     ("psy_", "violence", -1),
@@ -46,6 +47,9 @@ CONSTRUCTS: list[tuple[str, str, int]] = [
     ("cyb_", "violence", -1),
 ]
 RARE = {"violence"}  # most couples report none
+# Who decides, from the worst to the best relationship: the plan codes "she decides, alone or
+# with him" as shared, so answers move towards her and both as goodness rises.
+WHO_ORDER = ("him", "other", "her", "both")
 
 
 def construct_of(name: str) -> tuple[str, int]:
@@ -97,8 +101,10 @@ def answers_given(question: Question, g: np.ndarray, ages: np.ndarray) -> np.nda
     construct, direction = construct_of(question.name)
     n = len(g)
     if question.type == "select_one" and question.choices:
-        picked = choice_indices(len(question.choices), g, direction, construct in RARE)
-        return np.asarray(question.choices, dtype=object)[picked]
+        ordered = _worst_to_best(question.choices) if construct == "decisions" else None
+        choices = ordered or question.choices
+        picked = choice_indices(len(choices), g, 1 if ordered else direction, construct in RARE)
+        return np.asarray(choices, dtype=object)[picked]
     if question.type == "select_multiple" and question.choices:
         return np.full(n, "1", dtype=object)
     if question.type in {"integer", "decimal"}:
@@ -109,6 +115,12 @@ def answers_given(question: Question, g: np.ndarray, ages: np.ndarray) -> np.nda
     if question.type == "date":
         return np.full(n, "2026-01-15", dtype=object)
     return np.full(n, "bien", dtype=object)
+
+
+def _worst_to_best(choices: tuple[str, ...]) -> tuple[str, ...] | None:
+    if set(choices) != set(WHO_ORDER):
+        return None
+    return WHO_ORDER
 
 
 def answer_for(effect: float) -> Callable[..., str]:
@@ -140,6 +152,13 @@ def _question(form_pk: int, state: dict[str, Any]) -> Question | None:
     if not current or not form.has(current):
         return None
     return question_of(form.question(current))
+
+
+def _as_entered(form_pk: int, state: dict[str, Any], said: str) -> tuple[str, str]:
+    """(text, reply id) as the call screen submits what the enumerator picked: a choice goes
+    as its reply id, so a choice named "1" is never read as the first in the list."""
+    form = _form(form_pk)
+    return phone.answer_event(form.question(state["current"]), {"value": [said]})
 
 
 def current_questions(participant_ids: Iterable[int]) -> dict[int, tuple[Question, str]]:
@@ -215,7 +234,8 @@ class TrialFlow:
                     if question.type == "note"
                     else self.sim.behaviour.answer(man, state, question, role, self.rng)
                 )
-                survey_actions.answer_partner(session, said, actor=self.enumerator)
+                text, reply = _as_entered(session.form_id, session.state or {}, said)
+                survey_actions.answer_partner(session, text, reply, actor=self.enumerator)
                 session.refresh_from_db()
 
     def _learn_arms(self) -> None:
