@@ -15,6 +15,7 @@ from patas.core.env import (
     env_float,
     env_int,
     env_list,
+    env_numbers,
     env_str,
     persistent_secret,
 )
@@ -135,6 +136,11 @@ WHATSAPP_BUSINESS_ACCOUNT_ID = env_str("PATAS_WHATSAPP_BUSINESS_ACCOUNT_ID", "20
 WHATSAPP_API_URL = env_str("PATAS_WHATSAPP_API_URL", "https://graph.facebook.com").rstrip("/")
 WHATSAPP_API_VERSION = env_str("PATAS_WHATSAPP_API_VERSION", "v23.0")
 WHATSAPP_MPS = env_float("PATAS_WHATSAPP_MPS", 80.0)
+# Several numbers (`ID[:MPS],...`, the first is the default; see patas.whatsapp.numbers).
+# Unset: the one number above at WHATSAPP_MPS.
+WHATSAPP_NUMBERS = env_numbers("PATAS_WHATSAPP_NUMBERS", WHATSAPP_MPS)
+if WHATSAPP_NUMBERS:
+    WHATSAPP_PHONE_NUMBER_ID = next(iter(WHATSAPP_NUMBERS))
 WHATSAPP_WEBHOOK_MAX_BYTES = env_int("PATAS_WEBHOOK_MAX_BYTES", 1024 * 1024)  # larger -> 413
 # Words that stop (and restart) all messages: compared after case and accent folding.
 OPT_OUT_WORDS = env_list("PATAS_OPT_OUT_WORDS", ["SALIR", "STOP", "BAJA", "PARAR", "CANCELAR"])

@@ -137,3 +137,30 @@ def _sqlite(path: str) -> dict[str, Any]:
             ),
         },
     }
+
+
+def env_numbers(name: str, default_mps: float) -> dict[str, float]:
+    """`ID[:MPS],ID[:MPS],...` -> {phone_number_id: mps}, in the order given (the first is the
+    default number); an entry without MPS takes `default_mps`. Unset or empty: {}."""
+    raw = os.environ.get(name, "")
+    numbers: dict[str, float] = {}
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        number, sep, rate = (piece.strip() for piece in entry.partition(":"))
+        if not number.isdigit():
+            raise ImproperlyConfigured(
+                f"{name}: bad entry {entry!r}: the phone number id must be digits (ID or ID:MPS)"
+            )
+        try:
+            mps = float(rate) if sep else default_mps
+        except ValueError:
+            mps = 0.0
+        if not 0 < mps < float("inf"):  # also refuses nan
+            raise ImproperlyConfigured(
+                f"{name}: bad entry {entry!r}: MPS must be a positive number (ID or ID:MPS)"
+            )
+        if number in numbers:
+            raise ImproperlyConfigured(f"{name}: bad entry {entry!r}: {number} is listed twice")
+        numbers[number] = mps
+    return numbers

@@ -5,6 +5,12 @@
     Worker(transport=..., pace=InstantPace()).tick(now)   # the simulator: one pass at virtual
                                                           # time `now`, no threads, no sleeping
 
+The worker runs a sender for every configured number (`PATAS_WHATSAPP_NUMBERS`, see
+patas.whatsapp.numbers). Each tries its own lease `sender:<id>`, so every number has one sender
+at a time, spread over whichever workers got the leases; a number whose worker died is taken
+over by another within seconds. In the long-running loop each number's sender has its own
+thread and rate limit, and this thread does their database work in turn.
+
 `core` imports no other app at module level: routing and sending are looked up when the worker
 starts (they live in `patas.messaging`). Database errors are logged and the loop goes on after
 a short pause with fresh connections, so a database restart does not kill the worker.
@@ -19,6 +25,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +41,7 @@ JOBS_EVERY = 1.0  # seconds between looks at the job registry
 ROUTE_EVERY = 0.2
 ROUTE_BATCH = 500  # inbound messages per look in a tick
 IDLE_WAIT = 0.2
+SEND_WAIT = 0.05  # seconds a pass waits for send results, shared by the numbers' senders
 ERROR_PAUSE = (1.0, 30.0)  # first and longest pause after a database error
 
 
@@ -57,12 +65,23 @@ class Worker:
     def __init__(
         self, name: str | None = None, *, send: bool = True, **sender_options: Any
     ) -> None:
-        from patas.messaging.sender import Sender
-
         self.name = name or default_name()
-        self.sender = Sender(self.name, **sender_options) if send else None
+        self.senders = self._make_senders(sender_options) if send else []
         self.stopping = threading.Event()
         self._errors = 0
+
+    def _make_senders(self, options: dict[str, Any]) -> list[Any]:
+        """One Sender per configured number, at its own rate; `phone_number_id` in the options:
+        that number only; `mps` in the options: that rate for every number (the simulator)."""
+        from patas.messaging.sender import Sender
+        from patas.whatsapp.numbers import configured
+
+        if options.get("phone_number_id"):
+            return [Sender(self.name, **options)]
+        return [
+            Sender(self.name, **{"phone_number_id": number, "mps": mps, **options})
+            for number, mps in configured().items()
+        ]
 
     # The simulator's entry point ----------------------------------------------------------
     def tick(self, now: datetime | None = None) -> TickReport:
@@ -79,8 +98,10 @@ class Worker:
             if routed < ROUTE_BATCH:
                 break
         sending = time.process_time()
-        if self.sender is not None:
-            report.sent = dict(self.sender.drain(now).counts)
+        sent: Counter[str] = Counter()
+        for sender in self.senders:
+            sent.update(sender.drain(now).counts)
+        report.sent = dict(sent)
         done = time.process_time()
         report.cpu = {"jobs": routing - started, "route": sending - routing, "send": done - sending}
         return report
@@ -118,7 +139,9 @@ class Worker:
         from patas.messaging.sender_thread import PipelinedSender
 
         heap.settle()  # no long collector pauses while sending (see core/heap.py)
-        pipe = PipelinedSender(self.sender) if self.sender is not None else None
+        pipes = [PipelinedSender(sender) for sender in self.senders]
+        # The wait for results is shared out, so one number's wait never delays the others.
+        wait = SEND_WAIT / max(1, len(pipes))
         next_jobs = next_route = 0.0
         try:
             while not self.stopping.is_set():
@@ -130,12 +153,12 @@ class Worker:
                 if mono >= next_route:
                     next_route = mono + ROUTE_EVERY
                     done += self._guarded(route_pending) or 0
-                if pipe is not None:
-                    done += self._guarded(pipe.step) or 0
-                if not done and not (pipe and pipe.in_flight):
+                for pipe in pipes:
+                    done += self._guarded(lambda pipe=pipe: pipe.step(wait)) or 0
+                if not done and not any(pipe.in_flight for pipe in pipes):
                     self.stopping.wait(IDLE_WAIT)
         finally:
-            if pipe is not None:
+            for pipe in pipes:
                 self._guarded(pipe.stop)
 
     def _guarded(self, func: Any) -> Any:

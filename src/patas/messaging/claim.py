@@ -1,7 +1,11 @@
 """Claiming due outbox rows for one sender, under a lease.
 
-    claimed = claim_batch(holder, limit=500)        # rows now `sending`, leased to holder
-    reclaim_expired()                                # expired leases go back to `queued`
+    claimed = claim_batch(holder, limit=500, phone_number_id="1001")  # now `sending`
+    reclaim_expired(phone_number_id="1001")          # expired leases go back to `queued`
+
+Each number has its own sender, which claims only the rows going out from its number
+(`Message.phone_number_id`, index `outbox_due` on (phone_number_id, due_at, id)); every helper
+here takes the number. Without one (tests, scripts) they act on every number's rows.
 
 A row is claimable when it is `queued`, due (`due_at <= now`) and no earlier message to the same
 man is still on its way (`sending`, or waiting for a retry): messages to one man go in order.
@@ -56,11 +60,14 @@ class Claimed:
     purpose: str
 
 
-def due_queryset(now: datetime, *, skip_bulk: bool = False) -> Any:
-    """Queued outbound rows due at `now`, in the order they should go (due_at, id)."""
+def due_queryset(now: datetime, *, skip_bulk: bool = False, phone_number_id: str = "") -> Any:
+    """Queued outbound rows due at `now` (of one number, if given), in the order they should go
+    (due_at, id)."""
     qs = Message.objects.filter(
         status=Message.Status.QUEUED, due_at__lte=now, direction=Message.Direction.OUT
     )
+    if phone_number_id:
+        qs = qs.filter(phone_number_id=phone_number_id)
     if skip_bulk:
         qs = qs.exclude(purpose__in=list(BULK_PURPOSES))
     return qs.order_by("due_at", "id")
@@ -113,11 +120,13 @@ def claim_batch(
     *,
     lease: timedelta = LEASE,
     skip_bulk: bool = False,
+    phone_number_id: str = "",
 ) -> list[Claimed]:
-    """Lease up to `limit` due rows to `holder`; returns those to send, in (due_at, id) order."""
+    """Lease up to `limit` due rows (of `phone_number_id`) to `holder`; returns those to send,
+    in (due_at, id) order."""
     now = now or clock.now()
     with transaction.atomic():
-        qs = due_queryset(now, skip_bulk=skip_bulk)
+        qs = due_queryset(now, skip_bulk=skip_bulk, phone_number_id=phone_number_id)
         if connection.vendor == "postgresql":
             qs = qs.select_for_update(skip_locked=True, of=("self",))
         rows = drop_blocked(list(qs.values(*_CANDIDATE_FIELDS)[: limit * 2]))[:limit]
@@ -184,15 +193,21 @@ def _apply_verdicts(verdicts: dict[str, list[int]], now: datetime) -> None:
 
 
 def reclaim_expired(
-    now: datetime | None = None, *, exclude_holder: str = "", even_unexpired: bool = False
+    now: datetime | None = None,
+    *,
+    exclude_holder: str = "",
+    even_unexpired: bool = False,
+    phone_number_id: str = "",
 ) -> int:
     """Rows left `sending` by a holder whose lease ran out go back to `queued` (one UPDATE);
-    `even_unexpired`: every row not leased by `exclude_holder` (a sender taking over).
+    `even_unexpired`: every row not leased by `exclude_holder` (a sender taking over). Only
+    `phone_number_id`'s rows when given: one worker sends for several numbers under one name,
+    and taking over one number must not touch another number's rows.
 
     They may or may not have reached Meta before the holder died: sending is at least once.
     """
     now = now or clock.now()
-    qs = Message.objects.filter(status=Message.Status.SENDING)
+    qs = _of_number(Message.objects.filter(status=Message.Status.SENDING), phone_number_id)
     if not even_unexpired:
         qs = qs.filter(lease_until__lt=now)
     if exclude_holder:
@@ -206,12 +221,21 @@ def reclaim_expired(
     return count
 
 
-def renew(holder: str, now: datetime | None = None, *, lease: timedelta = LEASE) -> int:
-    """Extend the lease of the rows `holder` is still sending."""
+def renew(
+    holder: str,
+    now: datetime | None = None,
+    *,
+    lease: timedelta = LEASE,
+    phone_number_id: str = "",
+) -> int:
+    """Extend the lease of the rows `holder` is still sending (from `phone_number_id`)."""
     now = now or clock.now()
-    return Message.objects.filter(status=Message.Status.SENDING, leased_by=holder).update(
-        lease_until=now + lease
-    )
+    qs = Message.objects.filter(status=Message.Status.SENDING, leased_by=holder)
+    return _of_number(qs, phone_number_id).update(lease_until=now + lease)
+
+
+def _of_number(qs: Any, phone_number_id: str) -> Any:
+    return qs.filter(phone_number_id=phone_number_id) if phone_number_id else qs
 
 
 def release(ids: list[int], holder: str) -> int:

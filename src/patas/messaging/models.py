@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 
 from patas.core import clock
+from patas.whatsapp.numbers import default_number
 
 
 class Message(models.Model):
@@ -49,6 +50,9 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
     )
+    # Our WhatsApp number: outbound, the one it goes out from (his number, see
+    # whatsapp.numbers); inbound, the one he wrote to (as the webhook said).
+    phone_number_id = models.CharField(max_length=40, default=default_number)
     # WhatsApp message type: text, interactive, template, image, audio, button, reaction, ...
     type = models.CharField(max_length=20)
     # Outbound: the send body without `to` (the sender adds it). Inbound: the parsed content.
@@ -89,11 +93,13 @@ class Message(models.Model):
 
     class Meta:
         indexes = [
-            # The outbox: due queued rows, oldest first. With `id` the claim's ORDER BY
-            # (due_at, id) LIMIT n reads n index entries; without it PostgreSQL sorted every
-            # due row (2.5 s per claim with 240,000 queued rows that share one due_at).
+            # The outbox: due queued rows of one number, oldest first. Each number's sender
+            # claims `phone_number_id = X AND due_at <= now ORDER BY due_at, id LIMIT n`: one
+            # index range, read in order, n entries (docs/performance.md, "Several numbers").
+            # With `id` the ORDER BY needs no sort; without it PostgreSQL sorted every due row
+            # (2.5 s per claim with 240,000 queued rows that share one due_at).
             models.Index(
-                fields=["due_at", "id"],
+                fields=["phone_number_id", "due_at", "id"],
                 name="outbox_due",
                 condition=models.Q(status="queued"),
             ),

@@ -2,6 +2,11 @@
 
 `payload` is the Cloud API send body without `messaging_product`, `recipient_type` and `to`,
 e.g. {"type": "text", "text": {"body": "Hola"}}; the sender adds the rest.
+
+Every row carries the number it goes out from: the man's (`Participant.phone_number_id`). A
+caller that has it passes it in `Outgoing.phone_number_id` (the fan-out reads it with the
+enrolments); otherwise it is looked up here, one query per call for all its men (none when only
+one number is configured). A number no longer configured becomes the default (whatsapp.numbers).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 from patas.core import clock
 from patas.messaging.models import Message
 from patas.participants.models import Participant
+from patas.whatsapp import numbers
 
 
 @dataclass(frozen=True)
@@ -26,17 +32,44 @@ class Outgoing:
     due_at: datetime | None = None
     text: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    phone_number_id: str = ""  # his number, when the caller knows it ("": looked up)
 
 
 def text_payload(body: str) -> dict[str, Any]:
     return {"type": "text", "text": {"body": body, "preview_url": False}}
 
 
-def _row(item: Outgoing, now: datetime) -> Message:
+def numbers_of(participant_ids: Iterable[int]) -> dict[int, str]:
+    """The number each of these men is on, as configured now: one query."""
+    found = Participant.objects.filter(id__in=set(participant_ids)).values_list(
+        "id", "phone_number_id"
+    )
+    return {pk: numbers.assign(number) for pk, number in found}
+
+
+def resolve_numbers(items: list[Outgoing]) -> list[str]:
+    """The number each item goes out from, in order (set-based: at most one query)."""
+    known = numbers.configured()
+    if len(known) == 1:
+        only = next(iter(known))
+        return [only] * len(items)
+    missing = [item.participant_id for item in items if item.phone_number_id not in known]
+    found = numbers_of(missing) if missing else {}
+    default = next(iter(known))
+    return [
+        item.phone_number_id
+        if item.phone_number_id in known
+        else found.get(item.participant_id, default)
+        for item in items
+    ]
+
+
+def _row(item: Outgoing, now: datetime, number: str) -> Message:
     msg_type = str(item.payload.get("type", "text"))
     return Message(
         direction=Message.Direction.OUT,
         participant_id=item.participant_id,
+        phone_number_id=number,
         type=msg_type,
         payload=item.payload,
         text=item.text or describe(item.payload),
@@ -49,7 +82,7 @@ def _row(item: Outgoing, now: datetime) -> Message:
 
 
 def enqueue(item: Outgoing) -> Message:
-    row = _row(item, clock.now())
+    row = _row(item, clock.now(), resolve_numbers([item])[0])
     row.save()
     return row
 
@@ -57,7 +90,11 @@ def enqueue(item: Outgoing) -> Message:
 def enqueue_many(items: Iterable[Outgoing], batch_size: int = 5000) -> int:
     """Set-based enqueue for bulk paths (fan-out, relay, digests): one INSERT per batch."""
     now = clock.now()
-    rows = [_row(item, now) for item in items]
+    listed = list(items)
+    rows = [
+        _row(item, now, number)
+        for item, number in zip(listed, resolve_numbers(listed), strict=True)
+    ]
     Message.objects.bulk_create(rows, batch_size=batch_size)
     return len(rows)
 
@@ -68,7 +105,15 @@ def send_text(
     purpose: str = Message.Purpose.SYSTEM,
     due_at: datetime | None = None,
 ) -> Message:
-    return enqueue(Outgoing(participant.pk, text_payload(body), purpose, due_at, body))
+    item = Outgoing(
+        participant.pk,
+        text_payload(body),
+        purpose,
+        due_at,
+        body,
+        phone_number_id=participant.phone_number_id,
+    )
+    return enqueue(item)
 
 
 def describe(payload: dict[str, Any]) -> str:

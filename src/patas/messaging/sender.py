@@ -8,6 +8,8 @@
 Exactly one sender per number runs at a time: it holds the lease row
 `core.JobLease(name="sender:<phone_number_id>")`, renewed every few seconds; when its holder
 dies the lease expires and another worker takes over (and reclaims the rows it had leased).
+It claims only its number's rows (`Message.phone_number_id`); the worker runs one per
+configured number (whatsapp.numbers), each with its own lease and rate.
 
 Results are written in bulk (`record_outcomes`): sent (wamid, sent_at); transient errors back to
 `queued` with exponential backoff and jitter until MAX_ATTEMPTS, then failed; permanent errors
@@ -37,6 +39,7 @@ from patas.messaging import claim
 from patas.messaging.claim import Claimed
 from patas.messaging.dispatch import RECIPIENT_GAP, Outcome, Pace, max_in_flight_for, send_all
 from patas.messaging.models import Message
+from patas.whatsapp import numbers
 from patas.whatsapp.client import CloudClient
 from patas.whatsapp.errors import Action, gives_up, retry_delay
 
@@ -249,9 +252,9 @@ class Sender:
         batch_size: int | None = None,
     ) -> None:
         self.holder = holder
-        self.phone_number_id = phone_number_id or settings.WHATSAPP_PHONE_NUMBER_ID
+        self.phone_number_id = phone_number_id or numbers.default_number()
         self.transport = transport
-        self.mps = mps or settings.WHATSAPP_MPS
+        self.mps = mps or numbers.configured().get(self.phone_number_id, settings.WHATSAPP_MPS)
         self.pace = pace
         self.gap = gap
         # About half a second of sending per claim keeps leases short and memory small.
@@ -274,7 +277,12 @@ class Sender:
             # Only the holder of this lease leases outbox rows, so rows still `sending` under
             # another name belong to a sender that lost it (killed): back to the queue now, not
             # when their own row lease runs out a minute later.
-            claim.reclaim_expired(now, exclude_holder=self.holder, even_unexpired=True)
+            claim.reclaim_expired(
+                now,
+                exclude_holder=self.holder,
+                even_unexpired=True,
+                phone_number_id=self.phone_number_id,
+            )
             log.info("%s holds the sender lease for %s", self.holder, self.phone_number_id)
         return self.holding
 
@@ -285,7 +293,11 @@ class Sender:
 
     def claim(self, limit: int, now: datetime) -> list[Claimed]:
         return claim.claim_batch(
-            self.holder, limit, now, skip_bulk=bulk_stopped(self.phone_number_id, now)
+            self.holder,
+            limit,
+            now,
+            skip_bulk=bulk_stopped(self.phone_number_id, now),
+            phone_number_id=self.phone_number_id,
         )
 
     def client(self) -> CloudClient:

@@ -38,7 +38,9 @@ class SenderThread:
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.dispatcher: Dispatcher | None = None
-        self.thread = threading.Thread(target=self._run, name="patas-sender", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, name=f"patas-sender-{sender.phone_number_id}", daemon=True
+        )
         self.thread.start()
         self.ready.wait(10)
 
@@ -110,10 +112,14 @@ class PipelinedSender:
             self._renewed = now_mono
             if not sender.hold_lease():
                 if self.thread is not None:
-                    log.warning("%s lost the sender lease; stopping", sender.holder)
+                    log.warning(
+                        "%s lost the sender lease of %s; stopping",
+                        sender.holder,
+                        sender.phone_number_id,
+                    )
                     self.stop(release=False)
                 return 0
-            claim.renew(sender.holder)
+            claim.renew(sender.holder, phone_number_id=sender.phone_number_id)
         if self.thread is None:
             self.thread = SenderThread(sender)
         # Claim while a second's worth (2 batches) is still queued: a claim on a busy machine

@@ -1,7 +1,8 @@
 """State changes of participants. Each function writes the audit log.
 
 Inbound senders are keyed by the WhatsApp business-scoped user id when present, else by a keyed
-hash of the phone (`lookup_hash`); phone and profile name are stored encrypted.
+hash of the phone (`lookup_hash`); phone and profile name are stored encrypted. A new man is
+put on the number he wrote to (the default when it is not configured) and stays on it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -20,6 +21,7 @@ from patas.core.crypto import lookup_hash, normalise_phone
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, cancel_pending, enqueue, text_payload
 from patas.participants.models import Participant
+from patas.whatsapp import numbers
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Sender:
     phone: str = ""  # wa_id
     profile_name: str = ""
     at: datetime | None = None  # when he wrote: opens the 24-hour window
+    phone_number_id: str = ""  # our number he wrote to: a new man stays on it
 
     def __post_init__(self) -> None:
         if not self.user_id and not normalise_phone(self.phone):
@@ -67,16 +70,24 @@ def find_or_create_many(senders: Sequence[Sender]) -> dict[str, int]:
         return {}
     now = clock.now()
     latest: dict[str, Sender] = {}
+    earliest: dict[str, Sender] = {}  # a new man goes on the number he wrote to first
     for sender in senders:
         known = latest.get(sender.key)
         if known is None or _at(sender, now) > _at(known, now):
             latest[sender.key] = sender
+        first = earliest.get(sender.key)
+        if first is None or _at(sender, now) < _at(first, now):
+            earliest[sender.key] = sender
     # No savepoint when the caller has a transaction (the webhook's batch): a failure here
     # fails the whole batch anyway, and a savepoint is two more round trips per batch.
     with transaction.atomic(savepoint=False):
         found = _match(list(latest.values()))
         _touch_window({found[k]: _at(s, now) for k, s in latest.items() if k in found})
-        missing = [s for s in latest.values() if s.key not in found]
+        missing = [
+            replace(s, phone_number_id=earliest[k].phone_number_id)
+            for k, s in latest.items()
+            if k not in found
+        ]
         if missing:
             found.update(_create(missing, now))  # created with their window already open
     return found
@@ -126,6 +137,7 @@ def _create(senders: list[Sender], now: datetime) -> dict[str, int]:
             profile_name=s.profile_name or None,
             created_at=now,
             last_inbound_at=_at(s, now),
+            phone_number_id=numbers.assign(s.phone_number_id),
         )
         for s in senders
     ]

@@ -9,6 +9,7 @@ from django.db import models
 
 from patas.core import clock
 from patas.core.crypto import EncryptedTextField
+from patas.whatsapp.numbers import default_number
 
 SERVICE_WINDOW = timedelta(hours=24)
 
@@ -48,6 +49,9 @@ class Participant(models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     opted_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
     is_synthetic = models.BooleanField(default=False)  # made by the simulator
+    # Our number he talks to: the one he first wrote to (the default when that one is not
+    # configured, or he did not write first). Everything to him goes out from it.
+    phone_number_id = models.CharField(max_length=40, default=default_number)
 
     class Meta:
         indexes = [models.Index(fields=["status", "opted_out_at"])]

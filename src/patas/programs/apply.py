@@ -48,6 +48,7 @@ PARTICIPANT_FIELDS = (
     "participant__language",
     "participant__last_inbound_at",
     "participant__opted_out_at",
+    "participant__phone_number_id",
 )
 VALUE_FIELDS = ENROLMENT_FIELDS + PARTICIPANT_FIELDS
 # His profile name, still encrypted: decrypted only when a template (which greets him) may go.
@@ -95,6 +96,7 @@ def state_from_row(row: dict[str, Any], now: datetime | None = None) -> State:
         miss_you_at=row["miss_you_at"],
         opted_out=row["participant__opted_out_at"] is not None,
         name=name,
+        phone_number_id=row.get("participant__phone_number_id") or "",
     )
 
 
@@ -139,7 +141,14 @@ def apply_decisions(
     _cancel([s.participant_id for s, d in decided if d.cancel_pending])
     sent = insert_outbox(
         (
-            Outgoing(s.participant_id, x.payload, x.purpose, x.due_at, x.text)
+            Outgoing(
+                s.participant_id,
+                x.payload,
+                x.purpose,
+                x.due_at,
+                x.text,
+                phone_number_id=s.phone_number_id,
+            )
             for s, d in decided
             for x in d.send
         ),

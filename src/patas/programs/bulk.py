@@ -23,8 +23,9 @@ from django.db.models import Field
 from psycopg.types.json import Jsonb
 
 from patas.messaging.models import Message
-from patas.messaging.outbox import Outgoing, describe
+from patas.messaging.outbox import Outgoing, describe, numbers_of
 from patas.programs.models import DayProgress
+from patas.whatsapp import numbers
 
 VARYING = ("uid", "participant", "type", "payload", "text", "purpose", "requires_window", "due_at")
 BATCH = 5000
@@ -135,20 +136,25 @@ def insert_outbox(items: Iterable[Outgoing], now: datetime) -> int:
     """Queued outbound rows for `items`, as enqueue_many would write them; returns the count.
 
     Each row is the varying columns (VARYING, in that order) followed by the same tuple of
-    constant columns, prepared once."""
+    constant columns, prepared once. The number a row goes out from is a constant when only
+    one is configured; with several it varies (the item's, else looked up, see `_numbers`)."""
     fields = _fields(Message)
+    known = numbers.configured()
+    varying = VARYING + (("phone_number_id",) if len(known) > 1 else ())
     fixed = {
         "direction": Message.Direction.OUT,
         "status": Message.Status.QUEUED,
         "created_at": now,
+        "phone_number_id": next(iter(known)),
     }
-    constant = [f for f in fields if f.name not in VARYING]
+    constant = [f for f in fields if f.name not in varying]
     tail = tuple(_prepared(f, fixed.get(f.name, f.get_default())) for f in constant)
-    columns = [_field(name).column for name in VARYING] + [f.column for f in constant]
+    columns = [_field(name).column for name in varying] + [f.column for f in constant]
     payload_f, due_f = _field("payload"), _field("due_at")
     json_cache: dict[int, tuple[Any, Any]] = {}
     due_cache: dict[datetime | None, Any] = {None: due_f.get_db_prep_save(now, connection)}
-    rows = []
+    rows: list[tuple[Any, ...]] = []
+    several = len(known) > 1
     for item in items:
         payload = item.payload
         key = id(payload)
@@ -160,22 +166,36 @@ def insert_outbox(items: Iterable[Outgoing], now: datetime) -> int:
             due_cache[due] = due_f.get_db_prep_save(due, connection)
         kind = str(payload.get("type", "text"))
         # VARYING: uid (hex: both databases take it), participant, type, payload, text,
-        # purpose, requires_window, due_at.
-        rows.append(
-            (
-                uuid.uuid4().hex,
-                item.participant_id,
-                kind,
-                cached[0],
-                item.text or describe(payload),
-                str(item.purpose),
-                kind != "template",
-                due_cache[due],
-            )
+        # purpose, requires_window, due_at (and with several numbers, phone_number_id).
+        row = (
+            uuid.uuid4().hex,
+            item.participant_id,
+            kind,
+            cached[0],
+            item.text or describe(payload),
+            str(item.purpose),
+            kind != "template",
+            due_cache[due],
         )
+        rows.append(row + (item.phone_number_id,) if several else row)
+    if several:
+        rows = _numbers(rows, known)
     if rows:
         _execute(Message._meta.db_table, columns, rows, tail=tail)
     return len(rows)
+
+
+def _numbers(rows: list[tuple[Any, ...]], known: dict[str, float]) -> list[tuple[Any, ...]]:
+    """Rows whose number (the last varying column) is missing or no longer configured get
+    their man's, looked up in one query (the fan-out passes every man's: none to look up)."""
+    unknown = [i for i, row in enumerate(rows) if row[-1] not in known]
+    if not unknown:
+        return rows
+    found = numbers_of(rows[i][1] for i in unknown)
+    default = next(iter(known))
+    for i in unknown:
+        rows[i] = rows[i][:-1] + (found.get(rows[i][1], default),)
+    return rows
 
 
 def _field(name: str) -> Field:

@@ -61,6 +61,7 @@ class State:
     miss_you_at: datetime | None = None
     opted_out: bool = False
     name: str = ""  # his first name for templates' {{1}}, when WhatsApp gave one
+    phone_number_id: str = ""  # our number he is on (his messages go out from it)
 
 
 # Events -------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Storing a verified, parsed webhook in one transaction (the shell around `parse`).
 
-Stores the raw event, finds or creates the senders, inserts inbound messages once per wamid,
-records status callbacks once per (wamid, status) and applies them to the outbound messages
-(set-based, in `whatsapp.statuses`).
+Stores the raw event, finds or creates the senders (a new man goes on the number he wrote to,
+`metadata.phone_number_id`; a number not configured is logged and he goes on the default),
+inserts inbound messages once per wamid, records status callbacks once per (wamid, status) and
+applies them to the outbound messages (set-based, in `whatsapp.statuses`).
 Routing is not done here: the worker calls `messaging.router.route_pending()` later.
 
 Inbound `Message.payload` is the type's own object as WhatsApp sent it (`{"body": ...}` for text,
@@ -13,6 +14,7 @@ type patas does not know keeps the whole raw message under `raw`.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,10 +26,12 @@ from django.db import transaction
 from patas.core import clock
 from patas.messaging.models import StatusEvent
 from patas.participants.actions import Sender, find_or_create_many
-from patas.whatsapp import inbound_rows
+from patas.whatsapp import inbound_rows, numbers
 from patas.whatsapp import statuses as status_updates
 from patas.whatsapp.models import WebhookEvent
 from patas.whatsapp.parse import InboundMessage, Parsed, StatusError, StatusUpdate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,15 +139,24 @@ def _event(plan: _Plan, now: datetime) -> dict[str, Any]:
 
 def _insert_messages(fresh: list[tuple[int, InboundMessage]], now: datetime) -> set[str] | None:
     """Inbound rows for new wamids; returns the wamids stored (None: all of them)."""
+    _warn_unknown_numbers({m.phone_number_id for _, m in fresh})
     senders = [
-        Sender(user_id=m.user_id, phone=m.wa_id, profile_name=m.profile_name, at=m.timestamp)
+        Sender(
+            user_id=m.user_id,
+            phone=m.wa_id,
+            profile_name=m.profile_name,
+            at=m.timestamp,
+            phone_number_id=m.phone_number_id,
+        )
         for _, m in fresh
     ]
     ids = find_or_create_many(senders)
+    default = numbers.default_number()
     rows = [
         {
             "uid": uuid.uuid4(),
             "participant_id": ids[sender.key],
+            "phone_number_id": m.phone_number_id[:40] or default,
             "type": m.type[:20],
             "payload": _payload(m),
             "text": m.text,
@@ -157,6 +170,21 @@ def _insert_messages(fresh: list[tuple[int, InboundMessage]], now: datetime) -> 
         for (event, m), sender in zip(fresh, senders, strict=True)
     ]
     return inbound_rows.insert_messages(rows)
+
+
+def _warn_unknown_numbers(received_on: set[str]) -> None:
+    """Messages to a number patas is not configured for are stored as usual; a new man among
+    their senders goes on the default number. Say so: the number may be missing from
+    PATAS_WHATSAPP_NUMBERS."""
+    known = numbers.configured()
+    for number in sorted(received_on - known.keys() - {""}):
+        log.warning(
+            "inbound message to WhatsApp number %s, which is not configured "
+            "(PATAS_WHATSAPP_NUMBERS): stored; a new man goes on the default number %s",
+            number,
+            next(iter(known)),
+            extra={"phone_number_id": number},
+        )
 
 
 def _count_stored_before(plans: list[_Plan], events: list[int], stored: set[str]) -> None:
