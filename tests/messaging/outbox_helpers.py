@@ -16,14 +16,19 @@ from patas.participants.models import Participant
 from patas.whatsapp.fake import FakeCloudAPI, FakeConfig
 
 
-def make_man(phone: str, *, window_open: bool = True, opted_out: bool = False) -> Participant:
+def make_man(
+    phone: str, *, window_open: bool = True, opted_out: bool = False, number: str = ""
+) -> Participant:
+    """A man with an open window (unless told), on `number` (default: the default number)."""
     now = clock.now()
+    extra = {"phone_number_id": number} if number else {}
     return Participant.objects.create(
         phone=phone,
         phone_hash=lookup_hash(phone),
         status=Participant.Status.ENROLLED,
         last_inbound_at=now - timedelta(hours=1) if window_open else now - timedelta(days=2),
         opted_out_at=now if opted_out else None,
+        **extra,
     )
 
 

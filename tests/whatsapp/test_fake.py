@@ -338,3 +338,20 @@ def test_records_can_leave_bodies_out_and_pages_can_be_narrowed():
     page = run(app, calls)
     assert app.received[0]["body"] is None
     assert page["messages"] == [{"to": "51911", "arrived": app.received[0]["arrived"]}]
+
+
+def test_each_number_has_its_own_limit_and_its_own_stats():
+    """Meta limits each phone number on its own: A full does not refuse B."""
+    clock = Ticker()
+    app = FakeCloudAPI(FakeConfig(mps=3), time_source=clock)
+    body = json.dumps(text()).encode()
+    a = [app.handle_send("111", body, None)[0] for _ in range(4)]
+    b = [app.handle_send("222", body, None)[0] for _ in range(3)]
+    assert a == [200, 200, 200, 400] and b == [200, 200, 200]
+    assert app.rejected[0]["phone_number_id"] == "111"
+    by_number = app.stats()["by_number"]
+    assert {n: (s["accepted"], s["rejected"], s["max_in_1s"]) for n, s in by_number.items()} == {
+        "111": (3, 1, 3),
+        "222": (3, 0, 3),
+    }
+    assert app.stats()["accepted"] == 6 and app.stats()["max_in_1s"] == 6

@@ -51,7 +51,17 @@ class QueueCollector(Collector):
 
         now = clock.now()
         queued = Message.objects.filter(status=Message.Status.QUEUED)
-        due = queued.filter(due_at__lte=now).aggregate(n=Count("id"), oldest=Min("due_at"))
+        # One pass over the due rows, per number (the totals are the sums: no second query).
+        by_number = list(
+            queued.filter(due_at__lte=now)
+            .order_by()
+            .values("phone_number_id")
+            .annotate(n=Count("id"), oldest=Min("due_at"))
+        )
+        due = {
+            "n": sum(row["n"] for row in by_number),
+            "oldest": min((row["oldest"] for row in by_number), default=None),
+        }
         sending = Message.objects.filter(status=Message.Status.SENDING).count()
         unrouted = Message.objects.filter(
             direction=Message.Direction.IN, routed_at__isnull=True
@@ -61,6 +71,14 @@ class QueueCollector(Collector):
         yield _gauge("patas_outbox_sending", "Messages claimed by a sender now", sending)
         yield _gauge("patas_outbox_oldest_due_seconds", "Age of the oldest due message", oldest)
         yield _gauge("patas_inbound_unrouted", "Inbound messages not yet routed", unrouted)
+        per_number = GaugeMetricFamily(
+            "patas_outbox_due_by_number",
+            "Queued messages whose time has come, by the number they go out from",
+            labels=["number"],
+        )
+        for row in by_number:
+            per_number.add_metric([row["phone_number_id"]], row["n"])
+        yield per_number
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:

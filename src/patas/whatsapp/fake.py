@@ -7,14 +7,16 @@ An ASGI app (uvicorn serves it: `patas fake-whatsapp`; in-process: `httpx.ASGITr
     GET  /{version}/{waba_id}/message_templates     after `template_delay` seconds)
     GET  /_fake/messages?since=N[&fields=to,arrived] what it accepted (JSON), from index N
     GET  /_fake/errors                              what it refused, and why
-    GET  /_fake/stats                               counts, the most accepted in any 1 s, CPU
+    GET  /_fake/stats                               counts, the most accepted in any 1 s, CPU;
+                                                    the same per number under `by_number`
     POST /_fake/config                              change error rates, limits, ... (JSON)
     POST /_fake/reset                               forget everything received
     POST /_fake/inbound                             post a signed inbound message to the webhook
 
 Errors are injected by rate (`error_rates={130429: 0.05, 500: 0.02}`), per recipient
 (`recipient_errors={"51900000001": 131026}`), as a storm (`storm={"code": 130429, "count": 50}`:
-the next 50 sends fail) or by a throughput limit (`mps=80`: 130429 above 80 in any second).
+the next 50 sends fail) or by a throughput limit (`mps=80`: 130429 above 80 in any second, for
+each number on its own, as Meta limits each phone number).
 With a webhook URL it posts status callbacks (sent, delivered, read) in batches, signed.
 
 Each accepted send is recorded with `at` (when the fake handled it) and `arrived` (when it
@@ -124,7 +126,7 @@ class FakeCloudAPI:
         self.templates: list[dict[str, Any]] = []
         self.storm_left = 0
         self.storm_code = 0
-        self._recent: list[float] = []  # arrivals counted by the limit, in order
+        self._recent: dict[str, list[float]] = {}  # per number: arrivals counted by the limit
         self._seq = itertools.count(1)
         self._statuses: list[dict[str, Any]] = []
         self.webhook_posts = 0
@@ -158,19 +160,20 @@ class FakeCloudAPI:
     ) -> Answer:
         at = self.now()
         arrived = at if arrived is None else arrived
+        number = phone_number_id
         if self.config.token and auth != f"Bearer {self.config.token}":
-            return self._refuse(at, None, 190, "")
+            return self._refuse(at, number, None, 190, "")
         try:
             body = json.loads(raw)
         except ValueError:
-            return self._refuse(at, None, 100, "the body is not JSON")
+            return self._refuse(at, number, None, 100, "the body is not JSON")
         why = problem(body)
         to = body.get("to") if isinstance(body, dict) else None
         if why:
-            return self._refuse(at, to, 100, why)
-        code = self._injected_error(arrived, str(to))
+            return self._refuse(at, number, to, 100, why)
+        code = self._injected_error(arrived, str(to), number)
         if code:
-            return self._refuse(at, to, code, "")
+            return self._refuse(at, number, to, code, "")
         wamid = f"wamid.FAKE{next(self._seq):010d}{uuid.uuid4().hex[:12]}"
         self.received.append(
             {
@@ -193,23 +196,23 @@ class FakeCloudAPI:
             "messages": [{"id": wamid}],
         }
 
-    def _injected_error(self, at: float, to: str) -> int:
+    def _injected_error(self, at: float, to: str, phone_number_id: str) -> int:
         if to in self.config.recipient_errors:
             return self.config.recipient_errors[to]
         if self.storm_left > 0:
             self.storm_left -= 1
             return self.storm_code
-        if self.config.mps and self._over_limit(at, self.config.mps):
+        if self.config.mps and self._over_limit(at, self.config.mps, phone_number_id):
             return 130429
         for code, rate in self.config.error_rates.items():
             if rate and self.rng.random() < rate:
                 return code
         return 0
 
-    def _over_limit(self, arrived: float, mps: float) -> bool:
-        """Meta's throughput limit: `mps` arrivals already in the second up to this one.
-        (Requests on different connections may be handled a little out of arrival order.)"""
-        recent = self._recent
+    def _over_limit(self, arrived: float, mps: float, phone_number_id: str) -> bool:
+        """Meta's throughput limit of one number: `mps` arrivals already in the second up to
+        this one. (Requests on different connections may be handled a little out of order.)"""
+        recent = self._recent.setdefault(phone_number_id, [])
         if recent and recent[0] < recent[-1] - 3.0:  # forget what no window can reach
             del recent[: bisect.bisect_right(recent, recent[-1] - 2.0)]
         end = bisect.bisect_right(recent, arrived)
@@ -218,8 +221,10 @@ class FakeCloudAPI:
         recent.insert(end, arrived)
         return False
 
-    def _refuse(self, at: float, to: Any, code: int, details: str) -> Answer:
-        self.rejected.append({"at": at, "to": to, "code": code, "details": details})
+    def _refuse(self, at: float, number: str, to: Any, code: int, details: str) -> Answer:
+        self.rejected.append(
+            {"at": at, "phone_number_id": number, "to": to, "code": code, "details": details}
+        )
         return error_answer(code, details)
 
     # Templates ---------------------------------------------------------------------------
@@ -263,18 +268,24 @@ class FakeCloudAPI:
     # Reading the record ------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         """`max_in_1s` counts arrivals (what Meta counts); `max_in_1s_handled` counts when the
-        fake got round to each request, which includes the fake's own queueing."""
-        arrivals = sorted(r["arrived"] for r in self.received)
+        fake got round to each request, which includes the fake's own queueing. `by_number`:
+        the same counts for each phone number id (Meta's limit is per number)."""
+        numbers = sorted(
+            {r["phone_number_id"] for r in self.received}
+            | {r["phone_number_id"] for r in self.rejected}
+        )
         return {
-            "accepted": len(self.received),
-            "rejected": len(self.rejected),
-            "first_at": arrivals[0] if arrivals else None,
-            "last_at": arrivals[-1] if arrivals else None,
-            "max_in_1s": _max_in_window(arrivals),
-            "max_in_1s_handled": _max_in_window([r["at"] for r in self.received]),
+            **_counts(self.received, self.rejected),
             "arrival_clock": getattr(self, "arrival_clock", "handler"),
             "cpu_seconds": time.process_time(),
             "webhook_posts": self.webhook_posts,
+            "by_number": {
+                number: _counts(
+                    [r for r in self.received if r["phone_number_id"] == number],
+                    [r for r in self.rejected if r["phone_number_id"] == number],
+                )
+                for number in numbers
+            },
         }
 
     # ASGI ----------------------------------------------------------------------------------
@@ -367,6 +378,18 @@ class FakeCloudAPI:
         if what == "inbound" and method == "POST":
             return await fake_webhook.post_inbound(self, json.loads(raw or b"{}"))
         return 404, {"error": {"message": f"no such control: {'/'.join(parts)}", "code": 100}}
+
+
+def _counts(received: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> dict[str, Any]:
+    arrivals = sorted(r["arrived"] for r in received)
+    return {
+        "accepted": len(received),
+        "rejected": len(rejected),
+        "first_at": arrivals[0] if arrivals else None,
+        "last_at": arrivals[-1] if arrivals else None,
+        "max_in_1s": _max_in_window(arrivals),
+        "max_in_1s_handled": _max_in_window([r["at"] for r in received]),
+    }
 
 
 def _max_in_window(times: list[float], window: float = 1.0) -> int:
