@@ -12,6 +12,6 @@ class GroupsConfig(AppConfig):
 
         from . import actions, step
 
-        router.register("group", 50, step.handle)
+        router.register("group", 50, step.handle, step.members)
         if actions.place_enrolled not in hooks.on_enrolled:
             hooks.on_enrolled.append(actions.place_enrolled)

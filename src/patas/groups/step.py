@@ -8,8 +8,10 @@ to the group by its relay mode (DONE). Media is not relayed (CONTINUE: fallback 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from patas.core import clock
-from patas.messaging.router import Inbound, Result
+from patas.messaging.router import Inbound, Result, men_of, messages_of
 from patas.programs.commands import command_of
 
 from . import actions, relay
@@ -44,3 +46,9 @@ def handle(inbound: Inbound) -> Result:
     membership.refresh_from_db(fields=["seen_seq"])
     actions.post_from_member(membership, inbound.message)
     return Result.DONE
+
+
+def members(inbounds: Sequence[Inbound]) -> set[int]:
+    """The batch's messages from men in a group (`router.Interested`)."""
+    current = Membership.objects.filter(participant_id__in=men_of(inbounds), left_at__isnull=True)
+    return messages_of(inbounds, set(current.values_list("participant_id", flat=True)))

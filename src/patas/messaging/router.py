@@ -6,13 +6,21 @@ Order (DESIGN.md section 4), first match wins:
 
 A handler takes an `Inbound` and returns DONE (stop here) or CONTINUE. Apps register in their
 AppConfig.ready() so `messaging` never imports their internals.
+
+A step may also register `interested`: given a batch's inbound messages, the ids of those it
+might act on, found with one query for the whole batch (men with an open survey, group members,
+enrolled men...). `route_pending` skips the step for the other messages, so a man who is in no
+group costs no group query. Only a man's first message in the batch is skipped this way: his
+later ones may follow from what the first one changed, so they run every step. What other men's
+messages in the batch change is seen by his first message as if it had been routed before them
+(the facts are read when the batch starts; several workers routing at once reorder the same way).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +51,8 @@ class Inbound:
 
 
 Handler = Callable[[Inbound], Result]
+# The ids of the batch's messages a step may act on (one query for the batch); see the docstring.
+Interested = Callable[[Sequence[Inbound]], Collection[int]]
 
 
 @dataclass(frozen=True, order=True)
@@ -50,13 +60,23 @@ class Step:
     order: int
     name: str
     handler: Handler = field(compare=False)
+    interested: Interested | None = field(default=None, compare=False)
 
 
 _steps: dict[str, Step] = {}
 
 
-def register(name: str, order: int, handler: Handler) -> None:
-    _steps[name] = Step(order, name, handler)
+def register(name: str, order: int, handler: Handler, interested: Interested | None = None) -> None:
+    _steps[name] = Step(order, name, handler, interested)
+
+
+def men_of(inbounds: Sequence[Inbound]) -> list[int]:
+    return list({inbound.participant.pk for inbound in inbounds})
+
+
+def messages_of(inbounds: Sequence[Inbound], men: Collection[int]) -> set[int]:
+    """The ids of the messages written by `men` (for `interested` functions)."""
+    return {inbound.message.pk for inbound in inbounds if inbound.participant.pk in men}
 
 
 def steps() -> list[Step]:
@@ -80,8 +100,9 @@ def inbound_for(message: Message) -> Inbound:
     )
 
 
-def route(message: Message) -> str:
-    """Run one inbound message through the chain, in one transaction; returns the step name."""
+def route(message: Message, skip: Collection[str] = ()) -> str:
+    """Run one inbound message through the chain, in one transaction; returns the step name.
+    Steps named in `skip` are known not to act on it (see `interested`)."""
     with transaction.atomic():
         # Take the row (and re-check it) inside the transaction, so two workers, or a worker and
         # the rehearsal page, never route the same message twice.
@@ -93,6 +114,8 @@ def route(message: Message) -> str:
         inbound = inbound_for(message)
         taken = "none"
         for step in steps():
+            if step.name in skip:
+                continue
             if step.handler(inbound) is Result.DONE:
                 taken = step.name
                 break
@@ -110,9 +133,10 @@ def route_pending(limit: int = 500, participant_id: int | None = None) -> int:
     if participant_id is not None:
         unrouted = unrouted.filter(participant_id=participant_id)
     pending = list(unrouted.select_related("participant").order_by("id")[:limit])
+    skips = skipped_steps(pending)
     for message in pending:
         try:
-            route(message)
+            route(message, skips.get(message.pk, ()))
         except Exception as exc:  # one broken message must not stop routing for everyone
             log.exception("routing message %s failed", message.pk)
             Message.objects.filter(pk=message.pk).update(
@@ -122,3 +146,28 @@ def route_pending(limit: int = 500, participant_id: int | None = None) -> int:
                 status_reason=f"routing failed: {type(exc).__name__}: {exc}"[:200],
             )
     return len(pending)
+
+
+def skipped_steps(batch: Sequence[Message]) -> dict[int, set[str]]:
+    """{message id: steps not interested in it}, for each man's first message in the batch.
+    A step whose `interested` fails is run for every message (slower, never wrong)."""
+    first: dict[int, Message] = {}
+    for message in batch:
+        if message.participant_id is not None:
+            first.setdefault(message.participant_id, message)
+    inbounds = [inbound_for(message) for message in first.values()]
+    skips: dict[int, set[str]] = {}
+    for step in steps():
+        if step.interested is None or not inbounds:
+            continue
+        try:
+            wanted = step.interested(inbounds)
+        except Exception:
+            log.exception(
+                "step %s could not say which messages it wants; running it for all", step.name
+            )
+            continue
+        for inbound in inbounds:
+            if inbound.message.pk not in wanted:
+                skips.setdefault(inbound.message.pk, set()).add(step.name)
+    return skips

@@ -11,5 +11,5 @@ class ProgramsConfig(AppConfig):
         from patas.programs import media, steps  # noqa: F401  (media registers its check)
 
         router.register("intake", 40, steps.intake_step)
-        router.register("program", 60, steps.program_step)
+        router.register("program", 60, steps.program_step, steps.enrolled)
         router.register("fallback", 90, steps.fallback_step)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from patas.core import clock
 from patas.messaging.models import Message
-from patas.messaging.router import Inbound, Result
+from patas.messaging.router import Inbound, Result, men_of, messages_of
 from patas.participants import intake
 from patas.participants.models import IntakeSession, Participant
 from patas.programs import actions, commands, schedule
@@ -30,6 +31,12 @@ def _checkin(reply_id: str) -> tuple[int, str] | None:
     if len(parts) == 3 and parts[0] == "checkin" and parts[1].isdigit():
         return int(parts[1]), parts[2]
     return None
+
+
+def enrolled(inbounds: Sequence[Inbound]) -> set[int]:
+    """The batch's messages from men enrolled or paused (`router.Interested`)."""
+    active = Enrolment.objects.filter(participant_id__in=men_of(inbounds), status__in=ACTIVE)
+    return messages_of(inbounds, set(active.values_list("participant_id", flat=True)))
 
 
 def program_step(inbound: Inbound) -> Result:

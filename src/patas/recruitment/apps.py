@@ -19,7 +19,7 @@ class RecruitmentConfig(AppConfig):
 
     def ready(self) -> None:
         from patas.messaging import router
-        from patas.recruitment.router_step import attribute_first_message
+        from patas.recruitment.router_step import attribute_first_message, unattributed
 
-        router.register("attribution", 5, attribute_first_message)
+        router.register("attribution", 5, attribute_first_message, unattributed)
         post_migrate.connect(create_cache_table, sender=self)

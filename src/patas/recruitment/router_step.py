@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from patas.messaging.router import Inbound, Result
+from collections.abc import Sequence
+
+from patas.messaging.router import Inbound, Result, men_of
 from patas.recruitment.actions import attribute
 from patas.recruitment.codes import find_clue
 from patas.recruitment.models import Attribution
@@ -13,3 +15,10 @@ def attribute_first_message(inbound: Inbound) -> Result:
         referral = (inbound.message.payload or {}).get("referral")
         attribute(inbound.participant, find_clue(inbound.text, referral))
     return Result.CONTINUE
+
+
+def unattributed(inbounds: Sequence[Inbound]) -> set[int]:
+    """The batch's messages from men with no source yet (`router.Interested`)."""
+    known = Attribution.objects.filter(participant_id__in=men_of(inbounds))
+    attributed = set(known.values_list("participant_id", flat=True))
+    return {i.message.pk for i in inbounds if i.participant.pk not in attributed}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from patas.messaging.router import Inbound, Result
+from collections.abc import Sequence
+
+from patas.messaging.router import Inbound, Result, men_of, messages_of
 from patas.surveys import actions
+from patas.surveys.models import Mode, Status, SurveySession
 from patas.surveys.render import split_reply_id
 
 
@@ -16,3 +19,11 @@ def open_survey(inbound: Inbound) -> Result:
         return Result.CONTINUE  # a tap on another flow's button (e.g. a day's check-in)
     actions.answer(session, inbound.text, inbound.reply_id, locked=True)
     return Result.DONE
+
+
+def answering(inbounds: Sequence[Inbound]) -> set[int]:
+    """The batch's messages from men with an open chat survey (`router.Interested`)."""
+    open_ = SurveySession.objects.filter(
+        participant_id__in=men_of(inbounds), status=Status.OPEN, mode=Mode.CHAT
+    )
+    return messages_of(inbounds, set(open_.values_list("participant_id", flat=True)))

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from patas.core import audit, clock
 from patas.core.access import ENUMERATOR
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many
-from patas.messaging.router import Inbound, Result
+from patas.messaging.router import Inbound, Result, men_of
 from patas.participants.models import SERVICE_WINDOW, Participant
 from patas.programs.pack import Pack, get_pack
 from patas.programs.payloads import pick, template_payload, template_text
@@ -170,6 +171,24 @@ def invite_step(inbound: Inbound) -> Result:
     if member is not None and (tapped or participant.status in NOT_IN_PROGRAM):
         return _start_endline(member, participant)
     return Result.DONE if tapped else Result.CONTINUE  # a stale tap: nothing more to do
+
+
+def invite_interested(inbounds: Sequence[Inbound]) -> set[int]:
+    """The batch's messages `invite_step` may act on (`router.Interested`): taps on an invite,
+    men in their baseline, men invited to their endline who have not started it."""
+    waiting = TrialMember.objects.filter(
+        participant_id__in=men_of(inbounds),
+        endline_invited_at__isnull=False,
+        endline_started_at__isnull=True,
+    )
+    invited = set(waiting.values_list("participant_id", flat=True))
+    return {
+        i.message.pk
+        for i in inbounds
+        if i.reply_id.startswith(INVITE_PREFIX)
+        or i.participant.status == Participant.Status.BASELINE
+        or i.participant.pk in invited
+    }
 
 
 def _resume_baseline(participant: Participant) -> Result:
