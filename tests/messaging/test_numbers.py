@@ -299,3 +299,23 @@ def test_metrics_show_each_numbers_due_backlog(client):
     assert "patas_outbox_due 3.0" in body
     assert f'patas_outbox_due_by_number{{number="{A}"}} 1.0' in body
     assert f'patas_outbox_due_by_number{{number="{B}"}} 2.0' in body
+
+
+def test_rows_of_a_number_no_longer_configured_go_out_from_the_default(caplog):
+    ben = make_man("51900000002", number="4242")
+    Message.objects.create(
+        direction="out",
+        participant=ben,
+        type="text",
+        text="old",
+        payload=text_payload("old"),
+        status="queued",
+        due_at=clock.now(),
+        phone_number_id="4242",
+    )
+    queue_texts(make_man("51900000003", number=B), "b1")
+    app, w = fake_worker()
+    with caplog.at_level(logging.WARNING):
+        w.run(until_idle=True, install_signals=False)
+    assert numbers_sent(app) == {"old": A, "b1": B}
+    assert any("no longer configured" in r.getMessage() for r in caplog.records)

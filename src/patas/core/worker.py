@@ -112,6 +112,10 @@ class Worker:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, self._on_signal)
         log.info("worker %s started", self.name)
+        if self.senders:
+            from patas.messaging.claim import rehome_orphans
+
+            self._guarded(rehome_orphans)
         try:
             if until_idle:
                 self._run_until_idle()

@@ -20,6 +20,7 @@ man is cancelled (except the opt-out confirmation itself), and a free-form messa
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,9 @@ from django.db.models import Q
 from patas.core import audit, clock
 from patas.messaging.models import Message
 from patas.participants.models import SERVICE_WINDOW, Participant
+from patas.whatsapp import numbers
+
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 OUTSIDE_WINDOW = "outside the 24-hour window"
@@ -232,6 +236,34 @@ def renew(
     now = now or clock.now()
     qs = Message.objects.filter(status=Message.Status.SENDING, leased_by=holder)
     return _of_number(qs, phone_number_id).update(lease_until=now + lease)
+
+
+def rehome_orphans() -> int:
+    """Unsent rows of a number that is no longer configured go out from the default number
+    (one UPDATE; a worker does it when it starts). No sender claims such rows: without this
+    they would wait for ever after a number is removed from PATAS_WHATSAPP_NUMBERS."""
+    known = numbers.configured()
+    waiting = [Message.Status.QUEUED, Message.Status.SENDING, Message.Status.NEEDS_TEMPLATE]
+    qs = Message.objects.filter(direction=Message.Direction.OUT, status__in=waiting).exclude(
+        phone_number_id__in=list(known)
+    )
+    with transaction.atomic():
+        count = qs.update(phone_number_id=next(iter(known)))
+        if count:
+            log.warning(
+                "%s unsent messages were on numbers no longer configured: "
+                "they go out from the default number %s",
+                count,
+                next(iter(known)),
+            )
+            audit.record(
+                audit.SYSTEM,
+                "outbox.rehomed",
+                object_type="messaging.outbox",
+                count=count,
+                to=next(iter(known)),
+            )
+    return count
 
 
 def _of_number(qs: Any, phone_number_id: str) -> Any:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from patas.core import clock
 from patas.messaging.models import Message
 from patas.participants.models import Participant
@@ -40,11 +42,17 @@ def text_payload(body: str) -> dict[str, Any]:
 
 
 def numbers_of(participant_ids: Iterable[int]) -> dict[int, str]:
-    """The number each of these men is on, as configured now: one query."""
-    found = Participant.objects.filter(id__in=set(participant_ids)).values_list(
-        "id", "phone_number_id"
-    )
-    return {pk: numbers.assign(number) for pk, number in found}
+    """The number each of these men is on, as configured now: one query per few thousand
+    men (SQLite takes at most 999 parameters in a statement)."""
+    ids = sorted(set(participant_ids))
+    size = min(5000, connection.features.max_query_params or 5000)
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), size):
+        rows = Participant.objects.filter(id__in=ids[start : start + size]).values_list(
+            "id", "phone_number_id"
+        )
+        found.update((pk, numbers.assign(number)) for pk, number in rows)
+    return found
 
 
 def resolve_numbers(items: list[Outgoing]) -> list[str]:
