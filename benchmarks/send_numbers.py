@@ -90,16 +90,18 @@ def report(
     rows = dict(Message.objects.filter(wamid__isnull=False).values_list("wamid", "phone_number_id"))
     wrong = sum(1 for r in record if rows.get(r["wamid"]) != r["phone_number_id"])
     print(f"\nran {elapsed:.1f} s; load average at the end {load()} (2 cores)")
-    print("number | accepted | sustained | max in any 1 s | 130429 | limit")
+    print("number | accepted | first - last arrival | sustained | max in any 1 s | 130429 | limit")
+    origin = stats["first_at"] or 0.0
     for number in numbers:
         s = stats["by_number"].get(number, {})
         accepted = s.get("accepted", 0)
         span = (s["last_at"] - s["first_at"]) if accepted > 1 else 0.0
         rate = (accepted - 1) / span if span else 0.0
         refused = sum(1 for r in refusals if r["phone_number_id"] == number)
+        window = f"{s['first_at'] - origin:5.1f} - {s['last_at'] - origin:5.1f} s" if s else "-"
         print(
-            f"{number:>6} | {accepted:8,} | {rate:7.1f}/s | {s.get('max_in_1s', 0):14} | "
-            f"{refused:6} | {args.mps:.0f}"
+            f"{number:>6} | {accepted:8,} | {window:>20} | {rate:7.1f}/s | "
+            f"{s.get('max_in_1s', 0):14} | {refused:6} | {args.mps:.0f}"
         )
     total = len(record)
     duplicates = total - len({r["to"] for r in record})
