@@ -170,6 +170,7 @@ def test_taking_over_one_number_requeues_only_that_numbers_rows(vclock):
     queue_texts(ben, "b1")
     claim.claim_batch("dead", phone_number_id=A)
     claim.claim_batch("dead", phone_number_id=B)
+    vclock.advance(sender_mod.HANDOVER + timedelta(seconds=1))  # "dead" stopped renewing
 
     sender = Sender("w2", phone_number_id=B)
     assert sender.hold_lease()

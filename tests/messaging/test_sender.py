@@ -163,19 +163,6 @@ def test_only_one_sender_per_number_and_take_over_after_the_lease_expires(vclock
     assert not a.hold_lease()
 
 
-def test_a_sender_taking_over_requeues_the_dead_senders_rows_at_once(vclock):
-    app_a, a = fake_and_sender(holder="worker-a")
-    app_b, b = fake_and_sender(holder="worker-b")
-    assert a.hold_lease()
-    rows = queue_texts(make_man("51900000001"), "uno", "dos")
-    assert len(a.claim(10, vclock.now())) == 2  # claimed, then worker-a is killed -9
-    vclock.advance(sender_mod.SENDER_LEASE + timedelta(seconds=1))  # its row leases still run
-    assert statuses(*rows) == [Message.Status.SENDING] * 2
-    assert b.drain().counts["sent"] == 2
-    assert statuses(*rows) == [Message.Status.SENT] * 2
-    assert bodies_to(app_b, "51900000001") == ["uno", "dos"] and app_a.received == []
-
-
 def test_released_lease_is_free_at_once():
     _, a = fake_and_sender(holder="worker-a")
     _, b = fake_and_sender(holder="worker-b")

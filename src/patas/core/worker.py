@@ -42,7 +42,7 @@ ROUTE_EVERY = 0.2
 ROUTE_BATCH = 500  # inbound messages per look in a tick
 IDLE_WAIT = 0.2
 SEND_WAIT = 0.05  # seconds a pass waits for send results, shared by the numbers' senders
-ERROR_PAUSE = (1.0, 30.0)  # first and longest pause after a database error
+ERROR_PAUSE = (1.0, 8.0)  # first and longest pause after a database error (see sender HANDOVER)
 
 
 def default_name() -> str:

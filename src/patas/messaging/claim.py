@@ -200,20 +200,21 @@ def reclaim_expired(
     now: datetime | None = None,
     *,
     exclude_holder: str = "",
-    even_unexpired: bool = False,
+    idle_for: timedelta | None = None,
     phone_number_id: str = "",
 ) -> int:
-    """Rows left `sending` by a holder whose lease ran out go back to `queued` (one UPDATE);
-    `even_unexpired`: every row not leased by `exclude_holder` (a sender taking over). Only
-    `phone_number_id`'s rows when given: one worker sends for several numbers under one name,
-    and taking over one number must not touch another number's rows.
+    """Rows left `sending` by a holder whose lease ran out go back to `queued` (one UPDATE).
+    `idle_for`: also rows whose holder has not renewed them for that long (a sender that took
+    the number over hands back the rows of one that stopped renewing). Only `phone_number_id`'s
+    rows when given: one worker sends for several numbers under one name, and taking over one
+    number must not touch another number's rows.
 
     They may or may not have reached Meta before the holder died: sending is at least once.
     """
     now = now or clock.now()
     qs = _of_number(Message.objects.filter(status=Message.Status.SENDING), phone_number_id)
-    if not even_unexpired:
-        qs = qs.filter(lease_until__lt=now)
+    # lease_until is set to (last claim or renewal) + LEASE, so "idle for d" is this bound:
+    qs = qs.filter(lease_until__lt=now + LEASE - idle_for if idle_for is not None else now)
     if exclude_holder:
         qs = qs.exclude(leased_by=exclude_holder)
     with transaction.atomic():

@@ -11,11 +11,14 @@ through a callback, so this runs in the worker's sender thread or inside `asynci
 - `max_in_flight` bounds concurrent requests (and so the connection pool): by default enough
   for answers that take `ANSWER_ALLOWANCE` at the full rate, so a slow answer never holds
   back the schedule.
+- `fence`: a time after which no request starts (the sender's lease may have lapsed; see
+  sender_thread). Rows that reach it come back unsent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections import deque
@@ -104,6 +107,10 @@ class Dispatcher:
         self.slots = asyncio.Semaphore(max_in_flight or max_in_flight_for(mps))
         self.pause_streak = 0
         self.closing = False
+        # Fencing: no request starts at or after this time.monotonic() value. The pipelined
+        # sender moves it on each time it renews the number's lease, so a sender cut off from
+        # the database stops by itself before another can take the number over.
+        self.fence = math.inf
 
     def submit(self, rows: list[Claimed]) -> None:
         """Queue rows (in the order given) behind each man's earlier ones."""
@@ -158,7 +165,7 @@ class Dispatcher:
                 await self.pace.sleep(wait)
         async with self.slots:
             await self._take_token()
-            if self.closing:
+            if self.closing or time.monotonic() >= self.fence:
                 return Outcome(row, None)
             at = self.pace.monotonic()
             self.last_sent[row.to] = at

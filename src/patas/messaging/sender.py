@@ -23,7 +23,7 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 
 SENDER_LEASE = timedelta(seconds=10)
 RENEW_EVERY = 3.0  # seconds
+# A sender that took a number over requeues the rows another holder has not renewed for this
+# long. Longer than the fence (8 s) plus a worker's longest pause after a database error (8 s),
+# so a holder that lost the database for up to ~20 s records its sends before anyone resends
+# them; short enough that a killed worker's rows go out within about half a minute.
+HANDOVER = timedelta(seconds=30)
+HANDOVER_CHECK = timedelta(seconds=RENEW_EVERY)
 BULK_STOP = timedelta(hours=24)  # until an admin resumes it (resume_bulk)
 _RECORD_FIELDS = [
     "status",
@@ -263,27 +269,32 @@ class Sender:
         self.holding = False
         self.thread: Any = None  # SenderThread in pipelined mode
         self._renewed_at = 0.0
+        self._handed_back = datetime.min.replace(tzinfo=UTC)
 
     @property
     def lease_name(self) -> str:
         return lease_name(self.phone_number_id)
 
     def hold_lease(self, now: datetime | None = None) -> bool:
-        """Take or renew the number's sender lease; on take-over, reclaim expired rows."""
+        """Take or renew the number's sender lease; then hand back abandoned rows."""
         now = now or clock.now()
         had = self.holding
         self.holding = try_acquire(self.lease_name, self.holder, SENDER_LEASE, now, due_only=False)
         if self.holding and not had:
+            log.info("%s holds the sender lease for %s", self.holder, self.phone_number_id)
+        if self.holding and (not had or now - self._handed_back >= HANDOVER_CHECK):
+            self._handed_back = now
             # Only the holder of this lease leases outbox rows, so rows still `sending` under
-            # another name belong to a sender that lost it (killed): back to the queue now, not
-            # when their own row lease runs out a minute later.
+            # another name belong to a sender that lost it. They go back to the queue once
+            # nobody has renewed them for HANDOVER, not a minute later when their own lease
+            # ends; and not at once, so a sender that was only cut off from the database
+            # (fenced, see sender_thread.FENCE) can first record what it did send.
             claim.reclaim_expired(
                 now,
                 exclude_holder=self.holder,
-                even_unexpired=True,
+                idle_for=HANDOVER,
                 phone_number_id=self.phone_number_id,
             )
-            log.info("%s holds the sender lease for %s", self.holder, self.phone_number_id)
         return self.holding
 
     def release_lease(self) -> None:

@@ -22,13 +22,24 @@ import time
 from patas.core import clock
 from patas.messaging import claim
 from patas.messaging.dispatch import Dispatcher, Outcome
-from patas.messaging.sender import RENEW_EVERY, Sender, Tally, record_outcomes
+from patas.messaging.sender import (
+    RENEW_EVERY,
+    SENDER_LEASE,
+    Sender,
+    Tally,
+    record_outcomes,
+)
 
 log = logging.getLogger(__name__)
 
 FLUSH_SIZE = 250  # outcomes recorded in one go
 FLUSH_EVERY = 0.25  # seconds: results are never older than this when recorded
 SWITCH_INTERVAL = 0.0005
+# Fencing: a sender sends only until FENCE seconds after it last renewed its lease, a margin
+# before the lease itself (SENDER_LEASE) runs out. A sender cut off from the database (it cannot
+# renew) has therefore stopped before any other worker can take the number over, and what it
+# sent before that is recorded when it gets back (see Sender.hold_lease, HANDOVER).
+FENCE = SENDER_LEASE.total_seconds() - 2.0
 
 
 class SenderThread:
@@ -63,6 +74,11 @@ class SenderThread:
     def submit(self, rows: list[claim.Claimed]) -> None:
         assert self.dispatcher is not None
         self.loop.call_soon_threadsafe(self.dispatcher.submit, rows)
+
+    def set_fence(self, at: float) -> None:
+        # One float written by this thread and read by the loop's: atomic under the GIL.
+        if self.dispatcher is not None:
+            self.dispatcher.fence = at
 
     def collect(self, wait: float) -> list[Outcome]:
         got: list[Outcome] = []
@@ -99,6 +115,7 @@ class PipelinedSender:
         self._renewed = 0.0
         self._buffer: list[Outcome] = []
         self._flushed = time.monotonic()
+        self._fence = 0.0
 
     @property
     def active(self) -> bool:
@@ -120,8 +137,12 @@ class PipelinedSender:
                     self.stop(release=False)
                 return 0
             claim.renew(sender.holder, phone_number_id=sender.phone_number_id)
+            # The lease now runs SENDER_LEASE from a moment after now_mono: stop sending a
+            # margin before that unless it is renewed again (fencing, see FENCE).
+            self._fence = now_mono + FENCE
         if self.thread is None:
             self.thread = SenderThread(sender)
+        self.thread.set_fence(self._fence)
         # Claim while a second's worth (2 batches) is still queued: a claim on a busy machine
         # can take most of a second, and the schedule must never run dry meanwhile.
         low_water = sender.batch_size * 2

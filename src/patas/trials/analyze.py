@@ -177,13 +177,21 @@ def heterogeneity(plan: Plan, prep: Prepared) -> pd.DataFrame:
                     )
             frame = pd.DataFrame.from_records(found)
             for _, part in frame.groupby("arm") if len(frame) else []:
-                w = 1 / part.std_error**2
-                mean = float((w * part.estimate).sum() / w.sum())
-                q = float((w * (part.estimate - mean) ** 2).sum())
-                p_equal = float(stats.chi2.sf(q, len(part) - 1)) if len(part) > 1 else np.nan
-                frame.loc[part.index, "p_equal_effects"] = p_equal
+                frame.loc[part.index, "p_equal_effects"] = _p_equal_effects(part)
             records.extend(frame.to_dict("records"))
     return pd.DataFrame.from_records(records)
+
+
+def _p_equal_effects(part: pd.DataFrame) -> float:
+    """Cochran's Q test that the subgroups' effects are equal (inverse-variance weights). Levels
+    without a usable standard error (a level too small to estimate) are left out."""
+    usable = part[np.isfinite(part.std_error) & (part.std_error > 0)]
+    if len(usable) < 2:
+        return np.nan
+    w = 1 / usable.std_error**2
+    mean = float((w * usable.estimate).sum() / w.sum())
+    q = float((w * (usable.estimate - mean) ** 2).sum())
+    return float(stats.chi2.sf(q, len(usable) - 1))
 
 
 def run(plan: Plan, data: pd.DataFrame) -> Results:
