@@ -13,6 +13,7 @@ urlpatterns = [
     path("surveys/", include("patas.surveys.urls")),
     path("safety/", include("patas.safety.urls")),
     path("try/", include("patas.simulation.urls")),
+    path("sending/", include("patas.messaging.urls")),
     path("media/<str:program_id>/<path:file>", pack_media.serve, name="pack_media"),
     path("", include("patas.console.urls")),
 ]

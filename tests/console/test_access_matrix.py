@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from groups.factories import PROGRAM
 from patas.messaging.models import Message
 from patas.recruitment.models import Source
+from patas.whatsapp import numbers
 from safety.views_world import PARTNER_PHONE, PARTNER_SECRET, REPO, World, build_world
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +96,8 @@ PAGES = [
         "post",
         {"severity": "low"},
     ),
+    Page("messaging:sending", "AADDDDD"),
+    Page("messaging:resume", "ADDDDDD", lambda w: [numbers.default_number()], "post"),
     Page("safety:find_person", "ADDDDDD"),
     Page("safety:person", "ADDDDDD", lambda w: [w.man.uid]),
     Page("safety:erase", "ADDDDDD", lambda w: [w.man.uid]),

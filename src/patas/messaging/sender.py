@@ -74,7 +74,7 @@ def lease_name(phone_number_id: str) -> str:
 
 
 # Bulk stop (131048 / 131064 / 131049) ----------------------------------------------------
-def _bulk_stop_name(phone_number_id: str) -> str:
+def bulk_stop_name(phone_number_id: str) -> str:
     return f"bulk-stop:{phone_number_id}"
 
 
@@ -82,7 +82,7 @@ def stop_bulk(phone_number_id: str, code: int | None, now: datetime | None = Non
     """Stop bulk sending (program, reminders, relay, surveys) on a number; alert an admin."""
     now = now or clock.now()
     JobLease.objects.update_or_create(
-        name=_bulk_stop_name(phone_number_id),
+        name=bulk_stop_name(phone_number_id),
         defaults={"holder": f"error {code}", "expires_at": now + BULK_STOP, "last_started_at": now},
     )
     log.error(
@@ -102,7 +102,7 @@ def stop_bulk(phone_number_id: str, code: int | None, now: datetime | None = Non
 
 
 def resume_bulk(phone_number_id: str, actor: str = audit.SYSTEM) -> None:
-    JobLease.objects.filter(name=_bulk_stop_name(phone_number_id)).update(expires_at=None)
+    JobLease.objects.filter(name=bulk_stop_name(phone_number_id)).update(expires_at=None)
     audit.record(
         actor, "sender.bulk_resumed", object_type="whatsapp.number", object_id=phone_number_id
     )
@@ -111,7 +111,7 @@ def resume_bulk(phone_number_id: str, actor: str = audit.SYSTEM) -> None:
 def bulk_stopped(phone_number_id: str, now: datetime | None = None) -> bool:
     now = now or clock.now()
     return JobLease.objects.filter(
-        name=_bulk_stop_name(phone_number_id), expires_at__gt=now
+        name=bulk_stop_name(phone_number_id), expires_at__gt=now
     ).exists()
 
 
