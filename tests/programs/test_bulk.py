@@ -14,7 +14,7 @@ from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many, text_payload
 from patas.participants.models import Participant
 from patas.programs import day_content, jobs
-from patas.programs.apply import NAME_TOKEN, VALUE_FIELDS
+from patas.programs.apply import VALUE_FIELDS
 from patas.programs.bulk import insert_days, insert_outbox
 from patas.programs.models import DayProgress, Enrolment
 
@@ -91,7 +91,7 @@ def test_fast_read_returns_what_values_returns(vclock):
     now = vclock.now()
     _enrol(_man(1, now), now, miss_you_at=now + timedelta(days=2))
     _enrol(_man(2, now, opted_out_at=now), now, reminders_on=now.date())
-    qs = Enrolment.objects.order_by("pk").values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)
+    qs = Enrolment.objects.order_by("pk").values(*VALUE_FIELDS, "program_id")
     fast = values_list_of_dicts(qs)
     assert fast == list(qs)
     assert fast[0]["enrolled_at"].utcoffset() == timedelta(0)

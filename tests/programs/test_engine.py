@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from patas.messaging.personalise import FIRST_NAME
 from patas.programs import engine, schedule
 from patas.programs.engine import State, decide
 
@@ -39,7 +40,6 @@ def state(**changes) -> State:
         enrolled_at=DAY_START - timedelta(hours=9),
         next_wake_at=DAY_START,
         wake="day_start",
-        name="Juan",
     )
     return replace(base, **changes)
 
@@ -56,11 +56,11 @@ def test_window_closed_day_opens_with_the_template(pack):
     template = send.payload["template"]
     assert template["name"] == "t_opener" and template["language"] == {"code": "es_PE"}
     assert template["components"][0]["parameters"] == [
-        {"type": "text", "text": "Juan"},
+        {"type": "text", "text": FIRST_NAME},  # his name goes in when it is sent
         {"type": "text", "text": "4"},
     ]
     assert template["components"][1]["parameters"][0]["payload"] == "open_day:4"
-    assert send.text == "t_opener Juan 4"
+    assert send.text == "t_opener {{first_name}} 4"
 
 
 def test_window_open_day_sends_content_in_order_spaced(pack):

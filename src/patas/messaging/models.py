@@ -49,6 +49,9 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+        # No index of its own: (participant, created_at) below serves every look-up by man, and
+        # each index costs every outbox row of the day's fan-out (docs/performance.md).
+        db_index=False,
     )
     # Our WhatsApp number: outbound, the one it goes out from (his number, see
     # whatsapp.numbers); inbound, the one he wrote to (as the webhook said).
@@ -64,7 +67,9 @@ class Message(models.Model):
     status_reason = models.CharField(max_length=200, blank=True)
     # Free-form messages need the 24-hour window; templates do not.
     requires_window = models.BooleanField(default=True)
-    wamid = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # Unique through Meta.constraints, not `unique=True`: on PostgreSQL that would add a second
+    # index (varchar_pattern_ops, for LIKE) that nothing uses and every insert pays for.
+    wamid = models.CharField(max_length=200, null=True, blank=True)
     context_wamid = models.CharField(max_length=200, blank=True)  # the message this one answers
 
     created_at = models.DateTimeField(default=clock.now)
@@ -134,6 +139,10 @@ class Message(models.Model):
                 ),
             ),
             models.Index(fields=["participant", "created_at"]),
+        ]
+        constraints = [
+            # Inbound: the same message posted twice is stored once (ON CONFLICT (wamid)).
+            models.UniqueConstraint(fields=["wamid"], name="message_wamid_once"),
         ]
 
     def __str__(self) -> str:

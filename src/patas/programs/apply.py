@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import BooleanField, F, Field, Model, QuerySet, TextField
+from django.db.models import BooleanField, F, Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
 
 from patas.core import audit
-from patas.core.crypto import decrypt
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing
-from patas.participants.models import SERVICE_WINDOW, Participant
+from patas.participants.models import Participant
 from patas.programs.bulk import insert_days, insert_outbox
 from patas.programs.engine import Decision, State
 from patas.programs.models import DayProgress, Enrolment
@@ -51,28 +49,12 @@ PARTICIPANT_FIELDS = (
     "participant__phone_number_id",
 )
 VALUE_FIELDS = ENROLMENT_FIELDS + PARTICIPANT_FIELDS
-# His profile name, still encrypted: decrypted only when a template (which greets him) may go.
-NAME_TOKEN = {"name_token": Cast("participant__profile_name", TextField())}
 CANCELLED_BY_ENGINE = (Message.Purpose.PROGRAM, Message.Purpose.REMINDER)
 CHUNK = 5000
 
 
-def _first_name(row: dict[str, Any], now: datetime | None) -> str:
-    token = row.get("name_token") or ""
-    last = row["participant__last_inbound_at"]
-    if not token or (
-        now is not None and last is not None and last + SERVICE_WINDOW > now + timedelta(hours=12)
-    ):
-        return ""  # his window stays open: the day's content goes without a template
-    try:
-        return decrypt(token).split(" ")[0][:60]
-    except ValueError:
-        return ""
-
-
-def state_from_row(row: dict[str, Any], now: datetime | None = None) -> State:
-    """A State from a `.values(*VALUE_FIELDS, **NAME_TOKEN)` row."""
-    name = _first_name(row, now)
+def state_from_row(row: dict[str, Any]) -> State:
+    """A State from a `.values(*VALUE_FIELDS)` row."""
     return State(
         enrolment_id=row["id"],
         participant_id=row["participant_id"],
@@ -95,13 +77,12 @@ def state_from_row(row: dict[str, Any], now: datetime | None = None) -> State:
         reminders_on=row["reminders_on"],
         miss_you_at=row["miss_you_at"],
         opted_out=row["participant__opted_out_at"] is not None,
-        name=name,
         phone_number_id=row.get("participant__phone_number_id") or "",
     )
 
 
 def state_of(enrolment: Enrolment) -> State:
-    row = Enrolment.objects.filter(pk=enrolment.pk).values(*VALUE_FIELDS, **NAME_TOKEN).get()
+    row = Enrolment.objects.filter(pk=enrolment.pk).values(*VALUE_FIELDS).get()
     return state_from_row(row)
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from django.conf import settings
 
 from patas.messaging.outbox import describe
+from patas.messaging.personalise import FIRST_NAME
 from patas.programs.pack import Pack
-from patas.programs.payloads import item_payload, template_text
+from patas.programs.payloads import item_payload, template_payload, template_text
 from patas.programs.schema import Item, Template
 
 _PARAMS: dict[int, tuple[Any, int]] = {}
@@ -70,17 +71,25 @@ def _build_items(pack: Pack, day: int, lang: str) -> tuple[tuple[dict[str, Any],
     return tuple(out)
 
 
-_TEMPLATE_TEXT: dict[tuple[int, str, int], tuple[Any, str]] = {}
+_TEMPLATE_TEXT: dict[tuple[int, str, int], tuple[Any, tuple[dict[str, Any], str]]] = {}
 
 
-def template_body(template: Template, lang: str, default: str, day: int, count: int) -> str:
-    """The template's body for day N with {{1}} left in place (the caller puts his name)."""
+def day_template(
+    template: Template, lang: str, default: str, day: int
+) -> tuple[dict[str, Any], str]:
+    """The template for day N as (payload, readable text): {{1}} is his name's marker (filled
+    when it is sent, messaging.personalise), {{2}} the day, its button opens the day. The same
+    objects for every man on that day and language (never change them in place)."""
     key = (id(template), lang, day)
     cached = _TEMPLATE_TEXT.get(key)
     if cached is None or cached[0] is not template:
-        body = template_text(template, lang, default, ["{{1}}", str(day)][:count])
-        cached = _TEMPLATE_TEXT[key] = (template, body)
-    return str(cached[1])
+        params = [FIRST_NAME, str(day)][: param_count(template)]
+        payload = template_payload(template, lang, default, params, f"open_day:{day}")
+        cached = _TEMPLATE_TEXT[key] = (
+            template,
+            (payload, template_text(template, lang, default, params)),
+        )
+    return cached[1]
 
 
 def clear() -> None:

@@ -20,7 +20,7 @@ from patas.messaging.models import Message
 from patas.participants.models import SERVICE_WINDOW
 from patas.programs import day_content, schedule
 from patas.programs.pack import Pack
-from patas.programs.payloads import system_payload, template_payload
+from patas.programs.payloads import system_payload
 from patas.programs.texts import render
 
 ENROLLED, PAUSED, COMPLETED, REMOVED, OPTED_OUT = (
@@ -60,7 +60,6 @@ class State:
     reminders_on: date | None = None
     miss_you_at: datetime | None = None
     opted_out: bool = False
-    name: str = ""  # his first name for templates' {{1}}, when WhatsApp gave one
     phone_number_id: str = ""  # our number he is on (his messages go out from it)
 
 
@@ -177,15 +176,13 @@ def _system(
 
 
 def _template(state: State, role: str, day: int, now: datetime, pack: Pack, purpose: str) -> Send:
-    """A template greeting him by name ({{1}}) for day N ({{2}}), its button opening the day."""
+    """A template greeting him by name ({{1}}) for day N ({{2}}), its button opening the day.
+    His name goes in when it is sent (messaging.personalise): here only its marker."""
     program = pack.program
     template = program.templates[role]
-    name = state.name or "👋"
-    params = [name, str(day)][: day_content.param_count(template)]
-    lang, default = state.language, program.default_language
-    payload = template_payload(template, lang, default, params, f"open_day:{day}")
-    body = day_content.template_body(template, lang, default, day, len(params))
-    return Send(payload, purpose, _due(state, now, pack), body.replace("{{1}}", name))
+    language = state.language or program.default_language
+    payload, text = day_content.day_template(template, language, program.default_language, day)
+    return Send(payload, purpose, _due(state, now, pack), text)
 
 
 def _content(state: State, day: int, start_at: int, now: datetime, pack: Pack) -> list[Send]:

@@ -21,7 +21,6 @@ from patas.messaging.models import Message
 from patas.programs import engine
 from patas.programs.apply import (
     CHUNK,
-    NAME_TOKEN,
     VALUE_FIELDS,
     apply_decisions,
     state_from_row,
@@ -95,9 +94,7 @@ def _run_lane(qs, event: engine.Event, now: datetime, limit: int | None) -> int:
     while limit is None or seen < limit:
         with transaction.atomic():
             chunk = _locked(qs.filter(pk__gt=last_id).order_by("pk"))
-            rows = values_list_of_dicts(
-                chunk.values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)[:CHUNK]
-            )
+            rows = values_list_of_dicts(chunk.values(*VALUE_FIELDS, "program_id")[:CHUNK])
             if not rows:
                 break
             last_id = rows[-1]["id"]
@@ -107,7 +104,7 @@ def _run_lane(qs, event: engine.Event, now: datetime, limit: int | None) -> int:
                 program_id = row["program_id"]
                 if program_id not in packs:
                     packs[program_id] = get_pack(program_id)
-                state = state_from_row(row, now)
+                state = state_from_row(row)
                 decided.append((state, engine.decide(state, event, now, packs[program_id])))
             total += apply_decisions(decided, now)
     return total
@@ -157,14 +154,14 @@ def reopen_needs_template(now: datetime) -> int:
             participant_id__in=list(stuck),
             status=Enrolment.Status.ENROLLED,
             phase=Enrolment.Phase.CONTENT,
-        ).values(*VALUE_FIELDS, "program_id", **NAME_TOKEN)
+        ).values(*VALUE_FIELDS, "program_id")
     )
     if not rows:
         return 0
     decided = []
     with transaction.atomic():
         for row in rows:
-            state = state_from_row(row, now)
+            state = state_from_row(row)
             sent = _items_sent_today(state)
             Message.objects.filter(
                 participant_id=state.participant_id,

@@ -17,6 +17,7 @@ from django.test import RequestFactory
 
 from patas.core import audit, clock
 from patas.core.crypto import lookup_hash
+from patas.messaging import personalise
 from patas.messaging.models import Message
 from patas.messaging.router import route_pending
 from patas.participants.models import Participant
@@ -117,7 +118,14 @@ def thread(user: Any, limit: int = 200) -> list[Message]:
     return list(reversed(rows))
 
 
-def bubble(message: Message) -> dict[str, Any]:
+def bubbles(user: Any) -> list[dict[str, Any]]:
+    """The chat page's bubbles, his first name in the templates that greet him."""
+    man = rehearsal_man(user)
+    name = personalise.first_name(man.profile_name if man else None)
+    return [bubble(m, name) for m in thread(user)]
+
+
+def bubble(message: Message, name: str = personalise.NO_NAME) -> dict[str, Any]:
     """What the chat page shows for one message: text, media, buttons to tap."""
     payload = message.payload or {}
     buttons: list[tuple[str, str]] = []
@@ -138,7 +146,7 @@ def bubble(message: Message) -> dict[str, Any]:
         media = pack_media.relative_of(str(payload.get(message.type, {}).get("link", "")))
     return {
         "out": message.direction == Message.Direction.OUT,
-        "text": message.text,
+        "text": personalise.shown(message.text, name),
         "buttons": buttons,
         "media": media,
         "type": message.type,

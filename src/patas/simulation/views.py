@@ -48,7 +48,7 @@ def media(request: HttpRequest, path: str) -> FileResponse:
 
 
 def _bubbles(request: HttpRequest) -> list[dict[str, object]]:
-    return [rehearsal.bubble(m) for m in rehearsal.thread(request.user)]
+    return rehearsal.bubbles(request.user)
 
 
 def _back(request: HttpRequest) -> HttpResponse:
