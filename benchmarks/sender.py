@@ -52,6 +52,11 @@ def main() -> None:
     parser.add_argument("--mps", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=40.0, help="stop sending after this")
     parser.add_argument("--db", default="", help="PATAS_DATABASE_URL (default: temp SQLite)")
+    parser.add_argument(
+        "--templates",
+        action="store_true",
+        help="queue day-opener templates that greet each man by name (filled at claim time)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="patas-bench-sender-"))
@@ -70,6 +75,25 @@ def main() -> None:
     finally:
         fake.terminate()
         fake.wait(10)
+
+
+def opener_template() -> dict:
+    """A day opener as the engine queues it: his name's marker, filled when it is claimed."""
+    from patas.messaging.personalise import FIRST_NAME
+
+    body = [{"type": "text", "text": FIRST_NAME}, {"type": "text", "text": "4"}]
+    button = [{"type": "payload", "payload": "open_day:4"}]
+    return {
+        "type": "template",
+        "template": {
+            "name": "day_opener",
+            "language": {"code": "es_PE"},
+            "components": [
+                {"type": "body", "parameters": body},
+                {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": button},
+            ],
+        },
+    }
 
 
 def run(args: argparse.Namespace, port: int) -> None:
@@ -96,12 +120,17 @@ def run(args: argparse.Namespace, port: int) -> None:
             phone_hash=lookup_hash(f"519{i:08d}"),
             status=Participant.Status.ENROLLED,
             last_inbound_at=now - timedelta(hours=1),
+            profile_name=f"Hombre{i} Apellido" if args.templates else None,
         )
         for i in range(args.messages)
     ]
     Participant.objects.bulk_create(men, batch_size=2000)
     ids = list(Participant.objects.order_by("id").values_list("id", flat=True))
-    enqueue_many(Outgoing(pid, text_payload(f"Día 1, mensaje para {pid}")) for pid in ids)
+    if args.templates:
+        opener = opener_template()
+        enqueue_many(Outgoing(pid, opener, text="Hola {{first_name}}, día 4") for pid in ids)
+    else:
+        enqueue_many(Outgoing(pid, text_payload(f"Día 1, mensaje para {pid}")) for pid in ids)
     print(f"queued {len(ids)} messages in {time.monotonic() - started:.1f} s")
 
     pipe = PipelinedSender(Sender("bench", mps=args.mps))
