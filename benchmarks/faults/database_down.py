@@ -233,12 +233,16 @@ def exercise(
     sent_at_cut = sent_rows(st.database_url)
     cut_at = time.monotonic()
     cut = database.cut()
+    # "Down" is from when the cut is complete to when the restore starts: with --real-postgres
+    # stopping and starting the server take seconds, and it serves requests in between.
+    down_from = time.monotonic()
     print(f"database cut after {cut_at - started:.1f} s ({cut} open connections closed)")
     while time.monotonic() < cut_at + args.down:
         tick()
+    down_until = time.monotonic()
     database.restore()
     up_at = time.monotonic()
-    while_down = answers_while_down(meta, (cut_at, up_at))
+    while_down = answers_while_down(meta, (down_from, down_until))
     print(f"database back after {up_at - cut_at:.1f} s; answers while down: {dict(while_down)}")
 
     resumed_at = None
