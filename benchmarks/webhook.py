@@ -2,6 +2,7 @@
 
     python benchmarks/webhook.py [--seconds 10] [--concurrency 16] [--workers 1] [--men 2000]
                                  [--duplicate-every 50] [--database-url postgres://...]
+                                 [--server uvicorn|granian]
 
 Starts `patas web` on a free loopback port with a fresh data dir (SQLite unless
 --database-url), posts one signed message per request (each with its own wamid, from --men
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,6 +179,28 @@ async def load(
     return warm, tally
 
 
+def start_granian(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[str]:
+    """The same ASGI app under granian instead of uvicorn (for comparison; granian is not a
+    dependency of patas: `pip install granian` first). `asginl`: no lifespan, as Django wants."""
+    command = [sys.executable, "-m", "granian", "--interface", "asginl", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command += ["--log-level", "warning", "patas.whatsapp.server:application"]
+    env = {**env, "DJANGO_SETTINGS_MODULE": "patas.settings"}  # `patas web` sets it itself
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("granian exited (is it installed? pip install granian)")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("granian did not start within 180 s")
+
+
 def start_web(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [
@@ -261,7 +285,8 @@ def run(
         [sys.executable, "-m", "patas", "migrate", "-v0", "--skip-checks"], env=env, check=True
     )
     port = free_port()
-    server = start_web(env, port, args.workers)
+    start = start_granian if args.server == "granian" else start_web
+    server = start(env, port, args.workers)
     try:
         warm, tally = asyncio.run(load(port, args, server.pid, measured))
     finally:
@@ -275,6 +300,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="uvicorn: `patas web` as shipped; granian: the same app under granian, to compare",
+    )
     parser.add_argument("--men", type=int, default=2000, help="distinct senders")
     parser.add_argument("--warmup", type=float, default=3.0, help="untimed seconds first")
     parser.add_argument("--duplicate-every", type=int, default=50)
@@ -313,7 +344,8 @@ def report(
     ok = in_db == unique == warm.stored + tally.stored and codes == {200} and orphans == 0
     elapsed = m.elapsed
     print(
-        f"database: {'postgresql' if args.database_url else 'sqlite'}, workers {args.workers}, "
+        f"database: {'postgresql' if args.database_url else 'sqlite'}, server {args.server}, "
+        f"workers {args.workers}, "
         f"concurrency {args.concurrency}, {elapsed:.1f} s"
     )
     print(f"requests: {len(ms)} ({len(ms) / elapsed:.0f}/s), status codes {tally.codes}")
