@@ -32,18 +32,22 @@ def wants_relay(inbound: Inbound) -> bool:
 
 def handle(inbound: Inbound) -> Result:
     membership = (
-        Membership.objects.select_related("group", "participant")
+        Membership.objects.select_related("group")
         .filter(participant_id=inbound.participant.pk, left_at__isnull=True)
         .first()
     )
     if membership is None:
         return Result.CONTINUE
-    relay.deliver_backlog(
-        Membership.objects.filter(pk=membership.pk), clock.now(), assume_window_open=True
-    )
+    membership.participant = inbound.participant  # the router's row: no second read
+    # Caught up as of the group row just read: nothing to deliver, so no backlog query (the
+    # common case: this runs for every message of every group member).
+    if membership.seen_seq < membership.group.deliverable_seq:
+        relay.deliver_backlog(
+            Membership.objects.filter(pk=membership.pk), clock.now(), assume_window_open=True
+        )
+        membership.refresh_from_db(fields=["seen_seq"])
     if not wants_relay(inbound):
         return Result.CONTINUE
-    membership.refresh_from_db(fields=["seen_seq"])
     actions.post_from_member(membership, inbound.message)
     return Result.DONE
 

@@ -235,8 +235,12 @@ class TrialFlow:
                     else self.sim.behaviour.answer(man, state, question, role, self.rng)
                 )
                 text, reply = _as_entered(session.form_id, session.state or {}, said)
-                survey_actions.answer_partner(session, text, reply, actor=self.enumerator)
-                session.refresh_from_db()
+                outcome = survey_actions.answer_partner(
+                    session, text, reply, actor=self.enumerator
+                )
+                session.state = outcome.state  # what was saved: no re-read
+                if outcome.done:
+                    break
 
     def _learn_arms(self) -> None:
         from patas.trials.models import Assignment

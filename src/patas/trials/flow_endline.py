@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -233,15 +233,21 @@ def create_partner_sessions(now: datetime, limit: int = 2000) -> int:
     if active is None:
         return 0
     pack, cfg = active
-    staff = enumerators()
-    if not staff:
-        return 0  # nobody to call her yet: the next run will deal them
+    staff: list[Any] = []
+
+    def dealt_to() -> list[Any]:
+        """The enumerators, read once and only when a wave has sessions to deal (most runs
+        have none: this job runs every 15 minutes)."""
+        if not staff:
+            staff.extend(enumerators())
+        return staff
+
     members = _members(pack, cfg)
     made = _partner_wave(
         members.filter(partner_baseline_at__isnull=True),
         "partner_baseline_at",
         cfg.partner_baseline_form,
-        staff,
+        dealt_to,
         now,
         limit,
     )
@@ -249,7 +255,7 @@ def create_partner_sessions(now: datetime, limit: int = 2000) -> int:
         members.filter(partner_endline_at__isnull=True, endline_due_at__lte=now),
         "partner_endline_at",
         cfg.partner_endline_form,
-        staff,
+        dealt_to,
         now,
         limit,
     )
@@ -260,7 +266,7 @@ def _partner_wave(
     members: QuerySet[TrialMember],
     stamp: str,
     form_id: str,
-    staff: list[Any],
+    dealt_to: Callable[[], list[Any]],
     now: datetime,
     limit: int,
 ) -> int:
@@ -276,6 +282,9 @@ def _partner_wave(
     picked = list(chosen.values())
     if not picked:
         return 0
+    staff = dealt_to()
+    if not staff:
+        return 0  # nobody to call her yet: the next run will deal them
     record = surveys.form_record(form_id)
     form = surveys.form_of(record)
     states: dict[str, dict[str, Any]] = {}
