@@ -9,4 +9,4 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from patas.messaging import optout, router
 
-        router.register("opt_out", 10, optout.handle)
+        router.register("opt_out", 10, optout.handle, quiet=optout.quiet)

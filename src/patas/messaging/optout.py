@@ -51,3 +51,8 @@ def handle(inbound: Inbound) -> Result:
             actions.opt_in(participant)
         return Result.DONE  # stored, never answered while he is out
     return Result.CONTINUE
+
+
+def quiet(inbound: Inbound) -> bool:
+    """`handle` passes the message on and changes nothing (`router.Quiet`)."""
+    return inbound.participant.opted_out_at is None and not is_opt_out(inbound.text)

@@ -14,6 +14,13 @@ group costs no group query. Only a man's first message in the batch is skipped t
 later ones may follow from what the first one changed, so they run every step. What other men's
 messages in the batch change is seen by his first message as if it had been routed before them
 (the facts are read when the batch starts; several workers routing at once reorder the same way).
+
+A step may also register `batch`: its handler for many men's first messages at once, in one
+transaction (e.g. survey answers: one query for the sessions, one UPDATE, one INSERT of prompts).
+A message goes to it only when every earlier step is skipped for it or says, with its pure
+`quiet` check, that it would pass the message on and change nothing (no opt-out word, no
+triage hit). The messages the batch takes are marked routed in the same transaction; the rest,
+and everything if the batch fails, go through the chain one by one as before.
 """
 
 from __future__ import annotations
@@ -53,6 +60,10 @@ class Inbound:
 Handler = Callable[[Inbound], Result]
 # The ids of the batch's messages a step may act on (one query for the batch); see the docstring.
 Interested = Callable[[Sequence[Inbound]], Collection[int]]
+# The step for many men's first messages at once; returns the ids of the messages it took.
+Batch = Callable[[Sequence[Inbound]], Collection[int]]
+# Pure: True when the step would return CONTINUE for this message and change nothing.
+Quiet = Callable[[Inbound], bool]
 
 
 @dataclass(frozen=True, order=True)
@@ -61,13 +72,23 @@ class Step:
     name: str
     handler: Handler = field(compare=False)
     interested: Interested | None = field(default=None, compare=False)
+    batch: Batch | None = field(default=None, compare=False)
+    quiet: Quiet | None = field(default=None, compare=False)
 
 
 _steps: dict[str, Step] = {}
 
 
-def register(name: str, order: int, handler: Handler, interested: Interested | None = None) -> None:
-    _steps[name] = Step(order, name, handler, interested)
+def register(
+    name: str,
+    order: int,
+    handler: Handler,
+    interested: Interested | None = None,
+    *,
+    batch: Batch | None = None,
+    quiet: Quiet | None = None,
+) -> None:
+    _steps[name] = Step(order, name, handler, interested, batch, quiet)
 
 
 def men_of(inbounds: Sequence[Inbound]) -> list[int]:
@@ -134,7 +155,10 @@ def route_pending(limit: int = 500, participant_id: int | None = None) -> int:
         unrouted = unrouted.filter(participant_id=participant_id)
     pending = list(unrouted.select_related("participant").order_by("id")[:limit])
     skips = skipped_steps(pending)
+    done = route_batches(pending, skips)
     for message in pending:
+        if message.pk in done:
+            continue
         try:
             route(message, skips.get(message.pk, ()))
         except Exception as exc:  # one broken message must not stop routing for everyone
@@ -171,3 +195,53 @@ def skipped_steps(batch: Sequence[Message]) -> dict[int, set[str]]:
             if inbound.message.pk not in wanted:
                 skips.setdefault(inbound.message.pk, set()).add(step.name)
     return skips
+
+
+def route_batches(batch: Sequence[Message], skips: dict[int, set[str]]) -> set[int]:
+    """Give each step with a `batch` handler the men's first messages it may take at once (see
+    the module docstring); returns the ids of the messages routed this way."""
+    firsts: dict[int, Message] = {}
+    for message in batch:
+        if message.participant_id is not None:
+            firsts.setdefault(message.participant_id, message)
+    left = [inbound_for(message) for message in firsts.values()]
+    done: set[int] = set()
+    chain = steps()
+    for position, step in enumerate(chain):
+        if step.batch is None:
+            continue
+        earlier = chain[:position]
+        eligible = [
+            inbound
+            for inbound in left
+            if step.name not in skips.get(inbound.message.pk, ())
+            and all(_passes(before, inbound, skips) for before in earlier)
+        ]
+        if eligible:
+            done |= _route_batch(step.name, step.batch, eligible)
+        left = [inbound for inbound in left if inbound.message.pk not in done]
+    return done
+
+
+def _passes(step: Step, inbound: Inbound, skips: dict[int, set[str]]) -> bool:
+    """Would `step` surely pass this message on, changing nothing?"""
+    if step.name in skips.get(inbound.message.pk, ()):
+        return True
+    return step.quiet is not None and step.quiet(inbound)
+
+
+def _route_batch(name: str, handler: Batch, inbounds: list[Inbound]) -> set[int]:
+    """Run one step's batch handler in one transaction and mark what it took as routed."""
+    try:
+        with transaction.atomic():
+            ids = [inbound.message.pk for inbound in inbounds]
+            unrouted = Message.objects.filter(pk__in=ids, routed_at__isnull=True)
+            if connection.features.has_select_for_update_skip_locked:
+                unrouted = unrouted.select_for_update(skip_locked=True, of=("self",))
+            free = set(unrouted.values_list("pk", flat=True))  # another worker may hold some
+            taken = set(handler([i for i in inbounds if i.message.pk in free])) & free
+            Message.objects.filter(pk__in=taken).update(routed_at=clock.now(), route=name)
+    except Exception:  # the batch is undone; its messages go through the chain one by one
+        log.exception("step %s could not route its batch; routing one by one", name)
+        return set()
+    return taken

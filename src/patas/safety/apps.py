@@ -8,6 +8,6 @@ class SafetyConfig(AppConfig):
 
     def ready(self) -> None:
         from patas.messaging.router import register
-        from patas.safety.router import ORDER, triage_step
+        from patas.safety.router import ORDER, quiet, triage_step
 
-        register("triage", ORDER, triage_step)
+        register("triage", ORDER, triage_step, quiet=quiet)

@@ -235,9 +235,7 @@ class TrialFlow:
                     else self.sim.behaviour.answer(man, state, question, role, self.rng)
                 )
                 text, reply = _as_entered(session.form_id, session.state or {}, said)
-                outcome = survey_actions.answer_partner(
-                    session, text, reply, actor=self.enumerator
-                )
+                outcome = survey_actions.answer_partner(session, text, reply, actor=self.enumerator)
                 session.state = outcome.state  # what was saved: no re-read
                 if outcome.done:
                     break

@@ -319,37 +319,60 @@ class Reply:
 def answer_many(replies: Iterable[Reply]) -> int:
     """Apply many men's answers in a few statements (for batches that passed triage already).
 
-    One SELECT of their open sessions, the pure runner in memory, one bulk UPDATE of sessions,
-    one INSERT of prompts and one of audit rows. Returns how many answers were applied.
+    One SELECT of their open sessions, then `answer_sessions`. Returns how many answers were
+    taken (a refused answer is asked again, and does not count).
     """
     by_man = {r.participant_id: r for r in replies}
-    sessions = list(
-        _sessions().filter(participant_id__in=list(by_man), status=Status.OPEN, mode=Mode.CHAT)
-    )
+    sessions = open_chat_sessions(by_man)
+    entries = [(s, by_man[pid].text, by_man[pid].reply_id) for pid, s in sessions.items()]
+    return sum(1 for outcome in answer_sessions(entries) if outcome.answered)
+
+
+def open_chat_sessions(men: Iterable[int], *, lock: bool = False) -> dict[int, SurveySession]:
+    """{man: his open chat session} in one query; the one `open_chat_session` would pick."""
+    sessions = _sessions().select_for_update(of=("self",)) if lock else _sessions()
+    found: dict[int, SurveySession] = {}
+    for session in sessions.filter(
+        participant_id__in=list(men), status=Status.OPEN, mode=Mode.CHAT
+    ).order_by("pk"):
+        found.setdefault(session.participant_id, session)
+    return found
+
+
+def answer_sessions(entries: Sequence[tuple[SurveySession, str, str]]) -> list[chat.Outcome]:
+    """Each man's message as the answer to his own open session (held by the caller), with the
+    same outcome, outbox rows and audit rows as `answer` one by one: the runner in memory, one
+    UPDATE run for the sessions, one INSERT of the prompts (each man's in order), one of the
+    audit rows, then the completion hooks."""
     now = clock.now()
     outgoing: list[Outgoing] = []
-    answered: list[str] = []
-    for session in sessions:
-        reply = by_man[session.participant_id]
+    audit_rows = []
+    outcomes = []
+    completed = []
+    for session, text, reply_id in entries:
         words = _words(session.lang)
-        event = chat.event_for(reply.text, reply.reply_id, words)
+        event = chat.event_for(text, reply_id, words)
         outcome = chat.step(form_of(session.form), session.state, event, words, now, LOCAL_TZ)
         _apply(session, outcome, now)
         outgoing += [
             Outgoing(session.participant_id, p, purpose=Message.Purpose.SURVEY)
             for p in outcome.prompts
         ]
-        if outcome.answered:
-            answered.append(str(session.pk))
-    _save_states(sessions)
+        actor = f"participant:{session.participant_id}"
+        if outcome.answered:  # the question, never the answer (as `_audit_outcome`)
+            audit_rows.append(
+                audit.entry(actor, "survey.answered", session, question=outcome.answered)
+            )
+        if outcome.done and outcome.state["status"] == chat.COMPLETED:
+            audit_rows.append(audit.entry(actor, "survey.completed", session))
+            completed.append(session)
+        outcomes.append(outcome)
+    _save_states([session for session, _, _ in entries])
     enqueue_many(outgoing)
-    for session in sessions:
-        if session.status == Status.COMPLETED:
-            hooks.completed(session)
-    audit.record_many(
-        "participant:batch", "survey.answered", SurveySession._meta.label_lower, answered
-    )
-    return len(answered)
+    audit.record_entries(audit_rows)
+    for session in completed:
+        hooks.completed(session)
+    return outcomes
 
 
 def _save_states(sessions: list[SurveySession]) -> None:

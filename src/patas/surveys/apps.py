@@ -8,6 +8,6 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         from patas.messaging import router
-        from patas.surveys.router_step import answering, open_survey
+        from patas.surveys.router_step import answering, open_survey, open_survey_batch
 
-        router.register("open_survey", 30, open_survey, answering)
+        router.register("open_survey", 30, open_survey, answering, batch=open_survey_batch)

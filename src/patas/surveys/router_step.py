@@ -21,6 +21,21 @@ def open_survey(inbound: Inbound) -> Result:
     return Result.DONE
 
 
+def open_survey_batch(inbounds: Sequence[Inbound]) -> set[int]:
+    """`open_survey` for many men at once (`router.Batch`): each his first message of the
+    batch; sessions locked in one query, answers applied set-based. Returns the messages taken
+    as answers; the others go on through the chain one by one."""
+    by_man = {inbound.participant.pk: inbound for inbound in inbounds}
+    sessions = actions.open_chat_sessions(by_man, lock=True)
+    taken = [
+        (session, by_man[man])
+        for man, session in sessions.items()
+        if not (by_man[man].reply_id and split_reply_id(by_man[man].reply_id) is None)
+    ]
+    actions.answer_sessions([(s, i.text, i.reply_id) for s, i in taken])
+    return {inbound.message.pk for _, inbound in taken}
+
+
 def answering(inbounds: Sequence[Inbound]) -> set[int]:
     """The batch's messages from men with an open chat survey (`router.Interested`)."""
     open_ = SurveySession.objects.filter(
