@@ -65,6 +65,18 @@ def inject(
     referral: dict[str, Any] | None = None,
 ) -> str:
     """He writes (or taps): an inbound row, his window opens, and the router runs on it."""
+    message = store(man, text, reply_id, now, referral)
+    return router.route(message)
+
+
+def store(
+    man: Participant,
+    text: str = "",
+    reply_id: str = "",
+    now: datetime | None = None,
+    referral: dict[str, Any] | None = None,
+) -> Message:
+    """His message as the webhook stores it (his window opens), not routed yet."""
     if reply_id.startswith(("open_day:",)):
         kind, payload = "button", {"payload": reply_id, "text": text}
     elif reply_id:
@@ -88,7 +100,7 @@ def inject(
     )
     Participant.objects.filter(pk=man.pk).update(last_inbound_at=moment)
     message.participant.refresh_from_db()
-    return router.route(message)
+    return message
 
 
 Reaction = Callable[["World", Message], None]

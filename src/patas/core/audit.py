@@ -41,14 +41,25 @@ def record(
     )
 
 
-def entry(actor: str, action: str, obj: dj_models.Model, **details: Any) -> AuditEntry:
+def entry(
+    actor: str,
+    action: str,
+    obj: dj_models.Model | None = None,
+    *,
+    object_type: str = "",
+    object_id: str = "",
+    **details: Any,
+) -> AuditEntry:
     """An audit row not saved yet, for `record_entries` (batch paths: one INSERT for many)."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
     return AuditEntry(
         at=clock.now(),
         actor=actor,
         action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
+        object_type=object_type,
+        object_id=object_id,
         details=details,
     )
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from patas.core import clock
-from patas.messaging.router import Inbound, Result, men_of, messages_of
+from patas.messaging.router import Inbound, Result, men_of
 from patas.programs.commands import command_of
 
 from . import actions, relay
-from .models import Membership
+from .models import Group, Membership
 
 NOT_GROUP_TYPES = frozenset({"interactive", "button"})
 
@@ -53,6 +53,22 @@ def handle(inbound: Inbound) -> Result:
 
 
 def members(inbounds: Sequence[Inbound]) -> set[int]:
-    """The batch's messages from men in a group (`router.Interested`)."""
-    current = Membership.objects.filter(participant_id__in=men_of(inbounds), left_at__isnull=True)
-    return messages_of(inbounds, set(current.values_list("participant_id", flat=True)))
+    """The batch's messages `handle` may act on (`router.Interested`): group talk from members,
+    and any message from a member with a backlog to deliver. A caught-up member's tap or command
+    only passes through this step, so later steps may take it in a batch."""
+    rows = Membership.objects.filter(
+        participant_id__in=men_of(inbounds), left_at__isnull=True
+    ).values_list(
+        "participant_id", "seen_seq", "group__relay_mode", "group__last_seq", "group__digested_seq"
+    )
+    member: set[int] = set()
+    behind: set[int] = set()
+    for man, seen, mode, last, digested in rows:
+        member.add(man)
+        if seen < (digested if mode == Group.RelayMode.DIGEST else last):
+            behind.add(man)
+    return {
+        i.message.pk
+        for i in inbounds
+        if i.participant.pk in behind or (i.participant.pk in member and wants_relay(i))
+    }

@@ -8,7 +8,7 @@ has few: men share the day number, the start time and their time zone's next wak
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -113,9 +113,14 @@ def _group(pairs: Iterable[tuple[int, dict[str, Any]]]) -> dict[tuple, list[int]
 
 
 def apply_decisions(
-    decided: Sequence[tuple[State, Decision]], now: datetime, actor: str = audit.SYSTEM
+    decided: Sequence[tuple[State, Decision]],
+    now: datetime,
+    actor: str = audit.SYSTEM,
+    *,
+    actors: Mapping[int, str] | None = None,
 ) -> int:
-    """Write decisions; returns how many outbox rows were enqueued. Call inside a transaction."""
+    """Write decisions; returns how many outbox rows were enqueued. Call inside a transaction.
+    `actors`: the audit actor of some men (participant id -> actor), `actor` for the others."""
     decided = [(s, d) for s, d in decided if not d.empty or d.cancel_pending or d.audit]
     if not decided:
         return 0
@@ -138,7 +143,7 @@ def apply_decisions(
     _update_enrolments(decided)
     _write_days(decided, now)
     _update_participants(decided)
-    _audit(decided, actor)
+    _audit(decided, actor, actors or {})
     return sent
 
 
@@ -189,10 +194,19 @@ def _update_participants(decided: Sequence[tuple[State, Decision]]) -> None:
             _among(Participant, ids).update(status=status)
 
 
-def _audit(decided: Sequence[tuple[State, Decision]], actor: str) -> None:
-    by_action: dict[str, list[str]] = defaultdict(list)
-    for s, d in decided:
-        for action in d.audit:
-            by_action[action].append(str(s.enrolment_id))
-    for action, ids in by_action.items():
-        audit.record_many(actor, action, "programs.enrolment", ids)
+def _audit(
+    decided: Sequence[tuple[State, Decision]], actor: str, actors: Mapping[int, str]
+) -> None:
+    """One INSERT for every audit row of the decisions, each man's in his decision's order."""
+    audit.record_entries(
+        [
+            audit.entry(
+                actors.get(s.participant_id, actor),
+                action,
+                object_type="programs.enrolment",
+                object_id=str(s.enrolment_id),
+            )
+            for s, d in decided
+            for action in d.audit
+        ]
+    )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from patas.core import clock
 from patas.messaging.models import Message
 from patas.messaging.router import Inbound, Result, men_of, messages_of
 from patas.participants import intake
 from patas.participants.models import IntakeSession, Participant
-from patas.programs import actions, commands, schedule
+from patas.programs import actions, commands, engine, schedule
+from patas.programs.apply import VALUE_FIELDS, apply_decisions, state_from_row
 from patas.programs.models import Enrolment
 from patas.programs.pack import get_pack
 
@@ -39,38 +42,85 @@ def enrolled(inbounds: Sequence[Inbound]) -> set[int]:
     return messages_of(inbounds, set(active.values_list("participant_id", flat=True)))
 
 
+@dataclass(frozen=True)
+class HourAnswer:
+    """His answer to HORA: `actions.change_hour` checks and applies it."""
+
+    chosen: str | int
+
+
+def program_event(
+    inbound: Inbound, status: str, phase: str, awaiting_hour: bool
+) -> engine.Event | HourAnswer | Result:
+    """Pure: what an enrolled or paused man's message means to the program (the same for one by
+    one and for batches): an engine event, his new hour, or a router result with nothing to do."""
+    answer = _checkin(inbound.reply_id)
+    if answer is not None:
+        return engine.CheckIn(answer[0], answer[1])
+    command = commands.command_of(inbound.text) if not inbound.reply_id else None
+    if command == "pause" and status == Enrolment.Status.ENROLLED:
+        return engine.Pause()
+    if command == "resume" and status == Enrolment.Status.PAUSED:
+        return engine.Resume()
+    if command == "hour":
+        return engine.AskHour()
+    if awaiting_hour:
+        chosen = intake.parse_time(inbound.text, inbound.reply_id)
+        if chosen is not None:
+            return HourAnswer(chosen)
+    opener = inbound.reply_id.startswith("open_day:")
+    if status == Enrolment.Status.ENROLLED and (opener or phase == Enrolment.Phase.OPENER):
+        return engine.OpenDay()
+    return Result.DONE if opener else Result.CONTINUE
+
+
 def program_step(inbound: Inbound) -> Result:
     """Enrolled men: check-in answers, opener taps, PAUSA/SEGUIR/HORA, his new hour."""
     enrolment = Enrolment.objects.filter(participant=inbound.participant, status__in=ACTIVE).first()
     if enrolment is None:
         return Result.CONTINUE
     actor = actions.actor_of(inbound.participant)
-    answer = _checkin(inbound.reply_id)
-    if answer is not None:
-        actions.record_checkin(enrolment, answer[0], answer[1], actor)
-        return Result.DONE
-    command = commands.command_of(inbound.text) if not inbound.reply_id else None
-    if command == "pause" and enrolment.status == Enrolment.Status.ENROLLED:
-        actions.pause(enrolment, actor)
-        return Result.DONE
-    if command == "resume" and enrolment.status == Enrolment.Status.PAUSED:
-        actions.resume(enrolment, actor)
-        return Result.DONE
-    if command == "hour":
-        actions.ask_hour(enrolment, actor)
-        return Result.DONE
-    if enrolment.awaiting_hour:
-        chosen = intake.parse_time(inbound.text, inbound.reply_id)
-        if chosen is not None:
-            actions.change_hour(enrolment, chosen, actor)
-            return Result.DONE
-    opener = inbound.reply_id.startswith("open_day:")
-    if enrolment.status == Enrolment.Status.ENROLLED and (
-        opener or enrolment.phase == Enrolment.Phase.OPENER
-    ):
-        actions.open_day(enrolment, actor)
-        return Result.DONE
-    return Result.DONE if opener else Result.CONTINUE
+    what = program_event(inbound, enrolment.status, enrolment.phase, enrolment.awaiting_hour)
+    if isinstance(what, Result):
+        return what
+    if isinstance(what, HourAnswer):
+        actions.change_hour(enrolment, what.chosen, actor)
+    else:
+        actions.run_event(enrolment, what, actor)
+    return Result.DONE
+
+
+def intake_quiet(inbound: Inbound) -> bool:
+    """`intake_step` passes the message on and changes nothing (`router.Quiet`)."""
+    return inbound.participant.status not in IN_INTAKE
+
+
+def program_batch(inbounds: Sequence[Inbound]) -> set[int]:
+    """`program_step` for many men's first messages at once (`router.Batch`): their enrolments
+    locked and read in one query, the engine's decisions written set-based (`apply_decisions`).
+    New hours, and messages the step has nothing to do with, go on one by one."""
+    by_man = {inbound.participant.pk: inbound for inbound in inbounds}
+    rows: dict[int, dict[str, Any]] = {}
+    active = Enrolment.objects.select_for_update(of=("self",)).filter(
+        participant_id__in=list(by_man), status__in=ACTIVE
+    )
+    for row in active.order_by("pk").values(*VALUE_FIELDS, "program_id", "awaiting_hour"):
+        rows.setdefault(row["participant_id"], row)  # the enrolment program_step would pick
+    now = clock.now()
+    decided = []
+    actors: dict[int, str] = {}
+    taken: set[int] = set()
+    for man, row in rows.items():
+        inbound = by_man[man]
+        what = program_event(inbound, row["status"], row["phase"], row["awaiting_hour"])
+        if isinstance(what, (Result, HourAnswer)):
+            continue
+        state = state_from_row(row)
+        decided.append((state, engine.decide(state, what, now, get_pack(row["program_id"]))))
+        actors[man] = actions.actor_of(inbound.participant)
+        taken.add(inbound.message.pk)
+    apply_decisions(decided, now, actors=actors)
+    return taken
 
 
 # Men with no enrolment who may still write in: what they hear, at most once a (local) day.
