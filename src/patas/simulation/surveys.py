@@ -207,7 +207,11 @@ class TrialFlow:
             )
 
     def _call_partners(self) -> None:
-        sessions = PartnerSurveySession.objects.filter(status="open").select_related("partner")
+        sessions = (
+            PartnerSurveySession.objects.filter(status="open")
+            .select_related("partner")
+            .defer("partner__phone")  # encrypted, and a call needs only her consent
+        )
         for session in sessions:
             man = self.sim.man_of_participant(session.partner.participant_id)
             if man is None or self.rng.random() > 0.8:  # she does not pick up today
