@@ -28,17 +28,9 @@ def record(
     object_id: str = "",
     **details: Any,
 ) -> AuditEntry:
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-    return AuditEntry.objects.create(
-        at=clock.now(),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-    )
+    row = entry(actor, action, obj, object_type=object_type, object_id=object_id, **details)
+    row.save(force_insert=True)
+    return row
 
 
 def entry(
