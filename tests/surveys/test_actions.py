@@ -184,6 +184,21 @@ def test_abandon_open_surveys_on_opt_out(small_record, man, vclock) -> None:
     assert actions.abandon_open_surveys(man, reason="opt-out") == 0
 
 
+def test_salir_abandons_his_open_survey_through_the_router(small_record, man, vclock) -> None:
+    session = actions.start_chat_survey(man, "small")
+    router.route(inbound(man, "SALIR"))
+    session.refresh_from_db()
+    man.refresh_from_db()
+    assert man.opted_out_at is not None
+    assert session.status == Status.ABANDONED
+    entry = AuditEntry.objects.get(action="survey.abandoned")
+    assert entry.actor == f"participant:{man.ref}" and entry.details["reason"] == "opt-out"
+    # Back in with VOLVER, his next words are not taken as an answer to the old question.
+    router.route(inbound(man, "VOLVER"))
+    router.route(inbound(man, "2"))
+    assert not SurveySession.objects.filter(participant=man, status=Status.OPEN).exists()
+
+
 def test_another_flows_button_passes_through_an_open_survey(small_record, man, vclock) -> None:
     from patas.surveys.router_step import open_survey
 

@@ -20,6 +20,7 @@ from patas.core import audit, clock
 from patas.core.crypto import lookup_hash, normalise_phone
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, cancel_pending, enqueue, text_payload
+from patas.participants import hooks
 from patas.participants.models import Participant
 from patas.whatsapp import numbers
 
@@ -228,6 +229,7 @@ def opt_out(participant: Participant, via_text: str) -> bool:
             return False
         participant.opted_out_at = now
         cancelled = cancel_pending(participant.pk, "opt-out")
+        hooks.opted_out(participant)
         enqueue(_confirmation(participant, "opt_out_confirmation"))
         audit.record(
             _participant_actor(participant),
