@@ -5,7 +5,8 @@ Django's `bulk_create` cost about as much CPU as everything else the webhook doe
 (docs/performance.md, "Webhook ingest"). The message INSERT is also the duplicate check there:
 it skips wamids already stored (`ON CONFLICT (wamid) DO NOTHING RETURNING wamid`), which is
 exact even when two web processes store the same wamid at once, and saves the SELECT that
-SQLite does first. SQLite keeps `bulk_create` (one writer, no race, fast enough there).
+SQLite does first. On SQLite the messages go in with `insert_rows` (one executemany) and the
+events with `bulk_create` (their ids are needed, and there is one per delivery).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from patas.core.fastinsert import insert_unnest
+from patas.core.fastinsert import insert_rows, insert_unnest
 from patas.messaging.models import Message
 from patas.whatsapp.models import WebhookEvent
 
@@ -74,9 +75,8 @@ def insert_messages(rows: Sequence[dict[str, Any]]) -> set[str] | None:
     """Inbound Message rows (field name -> value, besides INBOUND's); returns the wamids
     stored, or None where the database cannot say (SQLite: every row is taken as stored)."""
     if connection.vendor != "postgresql":
-        messages = [Message(**INBOUND, **row) for row in rows]
         # ignore_conflicts: the same wamid posted concurrently is stored once (unique wamid).
-        Message.objects.bulk_create(messages, ignore_conflicts=True)
+        insert_rows(Message, _columns(rows), INBOUND, ignore_conflicts=True)
         return None
     stored = insert_unnest(
         Message, _columns(rows), INBOUND, conflict_target="wamid", returning="wamid"

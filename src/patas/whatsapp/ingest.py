@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 
 from patas.core import clock
+from patas.core.fastinsert import insert_rows
 from patas.messaging.models import StatusEvent
 from patas.participants.actions import Sender, find_or_create_many
 from patas.whatsapp import inbound_rows, numbers
@@ -209,20 +210,18 @@ def _payload(m: InboundMessage) -> dict[str, Any]:
 
 
 def _insert_statuses(statuses: list[StatusUpdate], now: datetime) -> None:
-    StatusEvent.objects.bulk_create(
-        [
-            StatusEvent(
-                wamid=s.wamid,
-                status=s.status[:16],
-                at=s.timestamp,
-                error_code=s.errors[0].code if s.errors else None,
-                pricing_category=s.pricing_category[:30],
-                billable=s.billable,
-                received_at=now,
-            )
-            for s in statuses
-        ],
-        ignore_conflicts=True,
+    insert_rows(
+        StatusEvent,
+        {
+            "wamid": [s.wamid for s in statuses],
+            "status": [s.status[:16] for s in statuses],
+            "at": [s.timestamp for s in statuses],
+            "error_code": [s.errors[0].code if s.errors else None for s in statuses],
+            "pricing_category": [s.pricing_category[:30] for s in statuses],
+            "billable": [s.billable for s in statuses],
+        },
+        {"received_at": now},
+        ignore_conflicts=True,  # a redelivery racing this one: stored once
     )
 
 
