@@ -329,11 +329,16 @@ class Sender:
             if not rows:
                 break
             outcomes = asyncio.run(self._send(rows))
-            tally.add(
-                record_outcomes(
-                    outcomes, self.holder, self.phone_number_id, now or clock.now(), self.rng
-                )
+            round_tally = record_outcomes(
+                outcomes, self.holder, self.phone_number_id, now or clock.now(), self.rng
             )
+            tally.add(round_tally)
+            if len(rows) < self.batch_size and not round_tally.counts["unsent"]:
+                # A short claim took every row that was due and not held back, and every one
+                # was attempted (a failure retries later, not now): looking again would find
+                # nothing. Rows handed back unsent (a man's later messages after his first
+                # failed) are due again at once, so then we look again.
+                break
         return tally
 
     async def _send(self, rows: list[Claimed]) -> list[Outcome]:
