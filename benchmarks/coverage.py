@@ -136,6 +136,9 @@ def _compare(estimates: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """One row per outcome with a truth: the report's estimate, SE, CI, and whether it covers."""
     treated = estimates[estimates.arm != "control"][TRIAL_COLUMNS]
     rows = treated.merge(truth[["outcome", "truth", "mc_se"]], on="outcome", how="inner")
+    # An outcome the report could not estimate (empty CI, reason in `note`) is counted apart:
+    # it is neither a hit nor a miss of the interval.
+    rows["estimated"] = rows.ci_low.notna() & rows.ci_high.notna()
     rows["covered"] = (rows.ci_low <= rows.truth) & (rows.truth <= rows.ci_high)
     rows["error"] = rows.estimate - rows.truth
     return rows
@@ -145,7 +148,7 @@ def _print_seed(seed: int, rows: pd.DataFrame) -> None:
     primary = rows[rows.family == "primary"]
     shown = "  ".join(
         f"{r.outcome} {r.estimate:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
-        f"{'' if r.covered else ' MISS'} (n={r.n})"
+        f"{'' if r.covered else ' MISS' if r.estimated else ' NOT ESTIMATED'} (n={r.n})"
         for r in primary.itertuples()
     )
     first = rows.iloc[0]
@@ -159,7 +162,8 @@ def _print_seed(seed: int, rows: pd.DataFrame) -> None:
 def _summarise(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     for row in truth.itertuples():
-        runs = rows[rows.outcome == row.outcome]
+        every = rows[rows.outcome == row.outcome]
+        runs = every[every.estimated] if "estimated" in every else every
         if not len(runs):
             continue
         covered = int(runs.covered.sum())
@@ -170,6 +174,7 @@ def _summarise(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
                 "outcome": row.outcome,
                 "truth": row.truth,
                 "seeds": len(runs),
+                "not_estimated": len(every) - len(runs),
                 "covered": covered,
                 "coverage": covered / len(runs),
                 "coverage_ci_low": low,
@@ -204,6 +209,7 @@ def _print_summary(summary: pd.DataFrame, args: argparse.Namespace, runs: list[A
             f"[{r.coverage_ci_low:.2f}, {r.coverage_ci_high:.2f}] {r.mean_bias:+8.4f} "
             f"{_fmt(r.bias_se):>7} {r.mean_ci_width:9.3f} {r.mean_se:8.3f} "
             f"{_fmt(r.sd_of_estimates):>7} {r.mean_n:7.0f}"
+            + (f"  (not estimated in {r.not_estimated} seeds)" if r.not_estimated else "")
         )
 
 

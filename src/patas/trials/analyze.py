@@ -37,12 +37,47 @@ class Results:
 
 
 def fit_outcome(plan: Plan, prep: Prepared, y: np.ndarray, rows: np.ndarray) -> est.Fit:
+    """The plan's regression on `rows`; the arm columns come first and must be identified,
+    collinear covariate columns are omitted (Fit.dropped)."""
     n_arms = len(prep.arm_names)
-    x = est.design_matrix(
-        prep.arm[rows], n_arms, prep.covariates[rows], plan.covariate_adjustment == "lin"
-    )
+    lin = plan.covariate_adjustment == "lin"
+    x = est.design_matrix(prep.arm[rows], n_arms, prep.covariates[rows], lin)
+    names = est.design_names(prep.arm_names, prep.covariate_names, lin)
     cluster = prep.cluster[rows] if prep.cluster is not None else None
-    return est.ols_fe(y[rows], x, prep.strata[rows], plan.se, cluster)
+    return est.ols_fe(y[rows], x, prep.strata[rows], plan.se, cluster, n_arms - 1, names)
+
+
+def try_fit(
+    plan: Plan, prep: Prepared, y: np.ndarray, rows: np.ndarray
+) -> tuple[est.Fit | None, str]:
+    """(fit, note): the note says why there is no fit, or what to know about it."""
+    if rows.size == 0:
+        return None, "not estimated: no rows with this outcome"
+    try:
+        fit = fit_outcome(plan, prep, y, rows)
+    except est.EstimationError as exc:
+        return None, f"not estimated: {exc}"
+    return fit, "; ".join(fit.notes())
+
+
+def _ri_draws(ri: np.ndarray | None, fit: est.Fit | None) -> tuple[np.ndarray | None, str]:
+    """The draws' RI coefficients, if the RI regression reproduces the reported estimate.
+
+    Row 0 of `ri` is the observed assignment re-estimated by the RI code. If it differs from
+    the fit, the draws estimate another regression than the reported one (the fit omitted a
+    collinear Lin interaction that other draws identify) and the p-value would be invalid.
+    """
+    if ri is None or fit is None:
+        return None, ""
+    observed, drawn = ri[0], ri[1:]
+    reported = fit.coef[: observed.size]
+    tolerance = 1e-6 * np.maximum(np.abs(reported), fit.se[: observed.size])
+    if np.all(np.abs(observed - reported) <= tolerance):
+        return drawn, ""
+    return None, (
+        "randomisation inference not computed: the regression omitted collinear Lin "
+        "interactions, so the draws would estimate a different regression"
+    )
 
 
 def ri_for_outcomes(
@@ -67,47 +102,62 @@ def ri_for_outcomes(
 
 
 def estimates(plan: Plan, prep: Prepared, draws: np.ndarray | None) -> pd.DataFrame:
-    records: list[dict[str, Any]] = []
-    n_arms = len(prep.arm_names)
+    """One row per outcome and arm. An outcome that cannot be estimated keeps its rows, with
+    empty numbers and the reason in `note` (the rest of the report still gets written)."""
     listed = [(f, o) for f, outcomes in plan.family_map().items() for o in outcomes]
     samples = [outcome_rows(plan, prep, o) for _, o in listed]
-    ri_all = ri_for_outcomes(plan, prep, draws, samples) if draws is not None else None
+    ri_all = None
+    if draws is not None:  # row 0: the observed assignment, to check the RI regression
+        observed = prep.arm.astype(draws.dtype)[None, :]
+        ri_all = ri_for_outcomes(plan, prep, np.vstack([observed, draws]), samples)
+    records: list[dict[str, Any]] = []
     for k, ((family, outcome), (y, rows)) in enumerate(zip(listed, samples, strict=True)):
-        fit = fit_outcome(plan, prep, y, rows)
-        arm = prep.arm[rows]
-        ri = ri_all[k] if ri_all is not None else None
-        ctrl = y[rows][arm == 0]
-        for a in range(1, n_arms):
-            b, se, p, lo, hi = fit.test(a - 1, plan.alpha)
-            ri_p, ri_se = (
-                inference.ri_pvalue(b, ri[:, a - 1]) if ri is not None else (np.nan, np.nan)
-            )
-            records.append(
-                {
-                    "family": family,
-                    "outcome": outcome,
-                    "arm": prep.arm_names[a],
-                    "estimate": b,
-                    "std_error": se,
-                    "p_value": p,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n": rows.size,
-                    "n_treated": int((arm == a).sum()),
-                    "n_control": int((arm == 0).sum()),
-                    "control_mean": ctrl.mean(),
-                    "control_sd": ctrl.std(ddof=1),
-                    "ri_p_value": ri_p,
-                    "ri_mc_se": ri_se,
-                    "se_type": plan.se,
-                    "adjustment": plan.covariate_adjustment,
-                }
-            )
+        fit, note = try_fit(plan, prep, y, rows)
+        ri, ri_note = _ri_draws(ri_all[k] if ri_all is not None else None, fit)
+        note = "; ".join(part for part in (note, ri_note) if part)
+        for row in _arm_rows(plan, prep, y, rows, fit, ri):
+            records.append({"family": family, "outcome": outcome, **row, "note": note})
     table = pd.DataFrame.from_records(records)
     table["q_value"] = np.nan
     for _, idx in table.groupby(["family", "arm"]).groups.items():
         table.loc[idx, "q_value"] = inference.sharpened_q(table.loc[idx, "p_value"].to_numpy())
     return table
+
+
+def _arm_rows(
+    plan: Plan,
+    prep: Prepared,
+    y: np.ndarray,
+    rows: np.ndarray,
+    fit: est.Fit | None,
+    ri: np.ndarray | None,
+) -> list[dict[str, Any]]:
+    arm = prep.arm[rows]
+    ctrl = y[rows][arm == 0]
+    found = []
+    for a in range(1, len(prep.arm_names)):
+        b, se, p, lo, hi = fit.test(a - 1, plan.alpha) if fit else (np.nan,) * 5
+        ri_p, ri_se = inference.ri_pvalue(b, ri[:, a - 1]) if ri is not None else (np.nan,) * 2
+        found.append(
+            {
+                "arm": prep.arm_names[a],
+                "estimate": b,
+                "std_error": se,
+                "p_value": p,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n": rows.size,
+                "n_treated": int((arm == a).sum()),
+                "n_control": int((arm == 0).sum()),
+                "control_mean": _mean(ctrl),
+                "control_sd": ctrl.std(ddof=1) if ctrl.size > 1 else np.nan,
+                "ri_p_value": ri_p,
+                "ri_mc_se": ri_se,
+                "se_type": plan.se,
+                "adjustment": plan.covariate_adjustment,
+            }
+        )
+    return found
 
 
 def tot(plan: Plan, prep: Prepared) -> pd.DataFrame:
@@ -124,9 +174,13 @@ def tot(plan: Plan, prep: Prepared) -> pd.DataFrame:
             z = (prep.arm[sub] == a).astype(float)
             se = plan.se if plan.se in ("classical", "cluster") else "HC1"
             cl = prep.cluster[sub] if prep.cluster is not None else None
-            beta, s, df = est.two_stage(
-                y[sub], d[sub], z, prep.covariates[sub], prep.strata[sub], se, cl
-            )
+            note = ""
+            try:
+                beta, s, df = est.two_stage(
+                    y[sub], d[sub], z, prep.covariates[sub], prep.strata[sub], se, cl
+                )
+            except est.EstimationError as exc:  # one outcome's problem, not the whole report's
+                beta, s, df, note = np.nan, np.nan, 1, f"not estimated: {exc}"
             p = float(2 * stats.t.sf(abs(beta / s), df)) if s > 0 else np.nan
             crit = float(stats.t.ppf(1 - plan.alpha / 2, df))
             records.append(
@@ -139,11 +193,16 @@ def tot(plan: Plan, prep: Prepared) -> pd.DataFrame:
                     "ci_low": beta - crit * s,
                     "ci_high": beta + crit * s,
                     "n": sub.size,
-                    "participation_treated": d[sub][z == 1].mean(),
-                    "participation_control": d[sub][z == 0].mean(),
+                    "participation_treated": _mean(d[sub][z == 1]),
+                    "participation_control": _mean(d[sub][z == 0]),
+                    "note": note,
                 }
             )
     return pd.DataFrame.from_records(records)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if values.size else np.nan
 
 
 def heterogeneity(plan: Plan, prep: Prepared) -> pd.DataFrame:
@@ -155,12 +214,9 @@ def heterogeneity(plan: Plan, prep: Prepared) -> pd.DataFrame:
             found = []
             for level in sorted(levels.dropna().unique()):
                 sub = rows[(levels.iloc[rows] == level).fillna(False).to_numpy()]
-                try:
-                    fit = fit_outcome(plan, prep, y, sub)
-                except (est.EstimationError, ValueError):
-                    continue
+                fit, note = try_fit(plan, prep, y, sub)
                 for a in range(1, len(prep.arm_names)):
-                    b, s, p, lo, hi = fit.test(a - 1, plan.alpha)
+                    b, s, p, lo, hi = fit.test(a - 1, plan.alpha) if fit else (np.nan,) * 5
                     found.append(
                         {
                             "subgroup": group,
@@ -173,6 +229,7 @@ def heterogeneity(plan: Plan, prep: Prepared) -> pd.DataFrame:
                             "ci_low": lo,
                             "ci_high": hi,
                             "n": sub.size,
+                            "note": note,
                         }
                     )
             frame = pd.DataFrame.from_records(found)

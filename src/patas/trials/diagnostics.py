@@ -19,6 +19,10 @@ def _wald_rows(fit: est.Fit, idx: list[int], label: str, test: str) -> dict[str,
     return {"test": test, "comparison": label, "statistic": f, "df1": d1, "df2": d2, "p_value": p}
 
 
+def _failed_row(label: str, test: str, exc: Exception) -> dict[str, Any]:
+    return {"test": test, "comparison": label, "p_value": np.nan, "note": f"not computed: {exc}"}
+
+
 def balance(plan: Plan, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
     cols = plan.balance_columns()
     data, arm, names = prep.data, prep.arm, prep.arm_names
@@ -31,38 +35,44 @@ def balance(plan: Plan, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
             sel = x[rows][arm[rows] == a]
             row[f"mean_{name}"], row[f"sd_{name}"] = sel.mean(), sel.std(ddof=1)
         if rows.size > len(names) + 2 and np.nanstd(x) > 0:
-            fit = est.ols_fe(
-                x[rows],
-                est.arm_dummies(arm[rows], len(names)),
-                prep.strata[rows],
-                "HC2" if plan.se != "cluster" else "cluster",
-                prep.cluster[rows] if prep.cluster is not None else None,
-            )
-            for a in range(1, len(names)):
-                b, _, p, _, _ = fit.test(a - 1)
-                row[f"diff_{names[a]}"], row[f"p_{names[a]}"] = b, p
+            try:
+                fit = est.ols_fe(
+                    x[rows],
+                    est.arm_dummies(arm[rows], len(names)),
+                    prep.strata[rows],
+                    "HC2" if plan.se != "cluster" else "cluster",
+                    prep.cluster[rows] if prep.cluster is not None else None,
+                    names=[f"arm {n!r}" for n in names[1:]],
+                )
+            except est.EstimationError as exc:  # a sparse variable: say why, keep the table
+                row["note"] = f"difference not estimated: {exc}"
+            else:
+                for a in range(1, len(names)):
+                    b, _, p, _, _ = fit.test(a - 1)
+                    row[f"diff_{names[a]}"], row[f"p_{names[a]}"] = b, p
         records.append(row)
     tests = []
-    bal_x, _, _, _ = covariate_matrix(data, cols, "indicator")
+    bal_x, bal_names, _, _ = covariate_matrix(data, cols, "indicator")
     for a in range(1, len(names)):
         rows = np.flatnonzero(np.isin(arm, [0, a]))
         if bal_x.shape[1] == 0 or rows.size <= bal_x.shape[1] + 2:
             continue
-        fit = est.ols_fe(
-            (arm[rows] == a).astype(float),
-            bal_x[rows],
-            prep.strata[rows],
-            "HC2" if plan.se != "cluster" else "cluster",
-            prep.cluster[rows] if prep.cluster is not None else None,
-        )
-        tests.append(
-            _wald_rows(
-                fit,
-                list(range(bal_x.shape[1])),
-                f"{names[a]} vs {names[0]}",
-                "joint: arm on covariates",
+        label = f"{names[a]} vs {names[0]}"
+        try:
+            fit = est.ols_fe(
+                (arm[rows] == a).astype(float),
+                bal_x[rows],
+                prep.strata[rows],
+                "HC2" if plan.se != "cluster" else "cluster",
+                prep.cluster[rows] if prep.cluster is not None else None,
+                required=0,  # a collinear balance column drops out of the joint test (df1)
+                names=bal_names,
             )
-        )
+        except est.EstimationError as exc:
+            tests.append(_failed_row(label, "joint: arm on covariates", exc))
+            continue
+        row = _wald_rows(fit, list(range(bal_x.shape[1])), label, "joint: arm on covariates")
+        tests.append({**row, "note": "; ".join(fit.notes())})
     return pd.DataFrame.from_records(records), pd.DataFrame.from_records(tests)
 
 
@@ -86,13 +96,23 @@ def attrition(plan: Plan, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
                     }
                 )
     table = pd.DataFrame.from_records(records)
-    tests = []
-    if 0 < r.mean() < 1:
-        cluster = prep.cluster
-        se = "cluster" if plan.se == "cluster" else "HC2"
-        fit = est.ols_fe(r, est.arm_dummies(arm, len(names)), prep.strata, se, cluster)
+    tests = _response_tests(plan, prep, r) if 0 < r.mean() < 1 else []
+    return table, pd.DataFrame.from_records(tests)
+
+
+def _response_tests(plan: Plan, prep: Prepared, r: np.ndarray) -> list[dict[str, Any]]:
+    """The difference in response by arm, and the joint test by arm within strata."""
+    arm, names, cluster = prep.arm, prep.arm_names, prep.cluster
+    se = "cluster" if plan.se == "cluster" else "HC2"
+    tests: list[dict[str, Any]] = []
+    try:
+        arms = [f"arm {n!r}" for n in names[1:]]
+        fit = est.ols_fe(r, est.arm_dummies(arm, len(names)), prep.strata, se, cluster, None, arms)
+    except est.EstimationError as exc:
+        tests.append(_failed_row("all arms", "difference in response", exc))
+    else:
         for a in range(1, len(names)):
-            b, s, p, _, _ = fit.test(a - 1)
+            b, _, p, _, _ = fit.test(a - 1)
             tests.append(
                 {
                     "test": "difference in response",
@@ -103,11 +123,13 @@ def attrition(plan: Plan, prep: Prepared) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "p_value": p,
                 }
             )
-        if cluster is None:
-            tests.append(response_by_stratum_test(r, arm, len(names), prep.strata))
-        else:
-            tests.append(response_by_stratum_regression(r, arm, len(names), prep.strata, cluster))
-    return table, pd.DataFrame.from_records(tests)
+    if cluster is None:
+        return [*tests, response_by_stratum_test(r, arm, len(names), prep.strata)]
+    try:
+        found = response_by_stratum_regression(r, arm, len(names), prep.strata, cluster)
+    except est.EstimationError as exc:
+        found = _failed_row("all arms x strata", "joint: response by arm within strata", exc)
+    return [*tests, found]
 
 
 def response_by_stratum_regression(
@@ -121,7 +143,10 @@ def response_by_stratum_regression(
         * (strata[:, None] == np.arange(n_s)[None, :])[:, None, :]
     ).reshape(r.size, -1)
     inter = inter[:, inter.any(axis=0)]
-    fit = est.ols_fe(r, inter, strata, "cluster" if cluster is not None else "HC2", cluster)
+    # A stratum where an arm's response does not vary leaves its column collinear: omitted,
+    # like the closed form's directions with no variance.
+    se = "cluster" if cluster is not None else "HC2"
+    fit = est.ols_fe(r, inter, strata, se, cluster, required=0)
     return _wald_rows(
         fit,
         list(range(inter.shape[1])),

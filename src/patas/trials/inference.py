@@ -21,6 +21,9 @@ from patas.trials import assignment as assign
 from patas.trials.estimate import compact, demean
 
 TOLERANCE = 1e-9  # relative: draws equal to the observed statistic count as "as extreme"
+# An eigenvalue of a draw's normalised Gram matrix below this is a null direction (the sums
+# that build it lose more precision than ols_fe's QR, hence looser than its RANK_TOL^2).
+SINGULAR_TOL = 1e-10
 
 
 @dataclass
@@ -178,19 +181,46 @@ def _solve_chunk(m: _OutcomeParts, sums: list, c: int, n_arms: int) -> np.ndarra
             if i == j:
                 g += zz_i
             gram[:, i * w0 : (i + 1) * w0, j * w0 : (j + 1) * w0] = g
-    try:
-        return np.linalg.solve(gram, rhs[:, :, None])[:, ::w0, 0]
-    except np.linalg.LinAlgError:
-        # A re-drawn assignment can leave an outcome's complete cases with no variation of an arm
-        # inside the fixed effects; the coefficient is then not identified. Such draws count as
-        # NaN and are left out of the p-value (the report states how many draws were used).
-        out = np.full((c, n_arms - 1), np.nan)
-        for k in range(c):
-            try:
-                out[k] = np.linalg.solve(gram[k], rhs[k])[::w0]
-            except np.linalg.LinAlgError:
-                continue
-        return out
+    return solve_arms(gram, rhs, w0, n_arms)
+
+
+def solve_arms(gram: np.ndarray, rhs: np.ndarray, w0: int, n_arms: int) -> np.ndarray:
+    """The arm coefficients of each draw's normal equations (c, w, w) x (c, w).
+
+    A re-drawn assignment can leave an outcome's complete cases with no variation of an arm
+    inside the fixed effects, or make Lin interactions collinear. Such systems are (nearly)
+    singular and a plain solve returns roundoff-sized garbage rather than an error. So: draws
+    whose normalised Gram determinant is tiny are solved by eigendecomposition, dropping the
+    null directions; an arm whose coefficient moves along a null direction is not identified
+    and is NaN (left out of the p-value; the report states how many draws were used). An arm
+    orthogonal to the null directions is identified and gets its unique value.
+    """
+    c = gram.shape[0]
+    d = np.sqrt(np.abs(np.einsum("cii->ci", gram)))
+    d[d == 0] = 1.0  # a column with no variation: its zero row makes the system singular
+    normed = gram / (d[:, :, None] * d[:, None, :])
+    b = rhs / d
+    sign, logdet = np.linalg.slogdet(normed)
+    fine = (sign > 0) & (logdet > np.log(SINGULAR_TOL))
+    out = np.full((c, n_arms - 1), np.nan)
+    if fine.any():
+        sol = np.linalg.solve(normed[fine], b[fine][:, :, None])[:, :, 0]
+        out[fine] = (sol / d[fine])[:, ::w0]
+    for k in np.flatnonzero(~fine):
+        out[k] = (_solve_degenerate(normed[k], b[k], w0) / d[k])[::w0]
+    return out
+
+
+def _solve_degenerate(normed: np.ndarray, b: np.ndarray, w0: int) -> np.ndarray:
+    """Minimum-norm solution of one singular system; NaN for arms that are not identified."""
+    lam, vec = np.linalg.eigh(normed)
+    null = lam <= SINGULAR_TOL * max(float(lam.max()), 1.0)
+    keep = vec[:, ~null]
+    sol = keep @ ((keep.T @ b) / lam[~null])
+    arms = np.arange(0, normed.shape[0], w0)
+    moved = (np.abs(vec[np.ix_(arms, np.flatnonzero(null))]) > 1e-6).any(axis=1)
+    sol[arms[moved]] = np.nan
+    return sol
 
 
 def ri_coefficients(

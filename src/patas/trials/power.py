@@ -115,7 +115,7 @@ def simulate(
         if cluster_size:
             cluster = np.unique(data.cluster.to_numpy(dtype=str), return_inverse=True)[1]
         fit = est.ols_fe(
-            data.y1.to_numpy(), x, codes, "cluster" if cluster_size else "HC2", cluster
+            data.y1.to_numpy(), x, codes, "cluster" if cluster_size else "HC2", cluster, 1
         )
         b, _, p, _, _ = fit.test(0, alpha)
         hits += p < alpha

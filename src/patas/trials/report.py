@@ -113,6 +113,21 @@ def _flow(results: Results) -> str:
     return "<div class='flow'>" + "".join(boxes) + "</div>"
 
 
+def _estimation_notes(table: pd.DataFrame) -> str:
+    """Per outcome: why it has no estimate, or what was omitted; so an empty cell or a changed
+    model is never silent."""
+    if "note" not in table:
+        return ""
+    items = []
+    for (outcome, note), _ in table[table.note.fillna("") != ""].groupby(
+        ["outcome", "note"], sort=False
+    ):
+        items.append(f"<li><b>{html.escape(str(outcome))}</b>: {html.escape(str(note))}</li>")
+    if not items:
+        return ""
+    return "<p>Estimation notes:</p><ul>" + "".join(items) + "</ul>"
+
+
 def render(results: Results, data_name: str) -> str:
     plan = results.plan
     t = results.estimates
@@ -133,7 +148,9 @@ def render(results: Results, data_name: str) -> str:
         "n_control",
         "control_mean",
         "control_sd",
+        "note",
     ]
+    shown = t[np.isfinite(t.estimate)] if len(t) else t
     sections = [
         f"<h1>{html.escape(plan.title)}</h1>",
         f"<p>Data: {html.escape(data_name)}. Standard errors: {plan.se}. Covariate adjustment: "
@@ -142,7 +159,8 @@ def render(results: Results, data_name: str) -> str:
         "<h2>Flow</h2>",
         _flow(results),
         "<h2>Effects</h2>",
-        coefficient_svg(t) if len(t) else "",
+        coefficient_svg(shown) if len(shown) else "",
+        _estimation_notes(t),
         _table(t[[c for c in main_cols if c in t]]),
         "<h2>Balance</h2>",
         _table(results.balance),

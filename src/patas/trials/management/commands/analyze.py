@@ -37,3 +37,10 @@ class Command(BaseCommand):
             _("%(n)d estimates written to %(out)s in %(s).1f s")
             % {"n": len(results.estimates), "out": out, "s": time.perf_counter() - started}
         )
+        table = results.estimates
+        if len(table) and table.estimate.isna().any():
+            missing = table.loc[table.estimate.isna(), "outcome"].astype(str).unique()
+            self.stderr.write(
+                _("not estimated (the reason is in the note column): %(names)s")
+                % {"names": ", ".join(missing)}
+            )
