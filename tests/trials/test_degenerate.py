@@ -296,3 +296,28 @@ def test_balance_joint_test_omits_a_collinear_balance_column(sparse_data):
     alone = analyze.run(plan.parse(sparse_plan(ri={"draws": 0}, balance=["x_baseline"])), data)
     assert test.df1 == 1 and "omitted because of collinearity: x_twice" in test.note
     assert test.statistic == pytest.approx(alone.balance_tests.iloc[0].statistic, rel=1e-9)
+
+
+@pytest.mark.parametrize("se", ["HC2", "HC1", "classical"])
+def test_fast_qr_of_a_well_posed_design_matches_householder(monkeypatch, se):
+    rng = np.random.default_rng(9)
+    n = 400
+    strata = rng.integers(0, 8, n)
+    treat = rng.integers(0, 2, n).astype(float)
+    covariates = rng.normal(size=(n, 3))
+    x = est.design_matrix(treat.astype(int), 2, covariates, lin=True)
+    y = 0.3 * treat + covariates @ [0.5, -0.2, 0.1] + rng.normal(size=n)
+    assert est._well_conditioned_qr(x / np.linalg.norm(x, axis=0)) is not None
+    fast = est.ols_fe(y, x, strata, se, required=1)
+    monkeypatch.setattr(est, "_well_conditioned_qr", lambda xs: None)
+    householder = est.ols_fe(y, x, strata, se, required=1)
+    np.testing.assert_allclose(fast.coef, householder.coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fast.se, householder.se, rtol=1e-10, atol=1e-12)
+    assert fast.dropped == householder.dropped == ()
+
+
+def test_a_near_collinear_design_does_not_take_the_fast_qr():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=200)
+    x = np.column_stack([rng.integers(0, 2, 200), a, a + 1e-9 * rng.normal(size=200)])
+    assert est._well_conditioned_qr(x / np.linalg.norm(x, axis=0)) is None
