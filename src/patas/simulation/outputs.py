@@ -121,6 +121,12 @@ def write_trial_report(out: Path, summary: Summary, program_id: str | None) -> N
     the_plan = plan.load(get_pack(program_id).root / "analysis-plan.yaml")
     results = analyze.run(the_plan, frame)
     report.write(results, out / "trial", data_path.name)
+    table = results.estimates
+    if len(table) and table.estimate.isna().any():  # too few answers, or a degenerate design
+        missing = table.loc[table.estimate.isna(), "outcome"].astype(str).unique()
+        summary.notes.append(
+            f"trial report: not estimated (reasons in its notes): {', '.join(missing)}"
+        )
     summary.outputs["trial_report"] = str(out / "trial" / "report.html")
     summary.outputs["trial_data"] = str(data_path)
 
