@@ -149,6 +149,10 @@ class Message(models.Model):
                 ),
             ),
             models.Index(fields=["participant", "created_at"]),
+            # The retention purge (every 6 hours) looks for bodies older than a cutoff: without
+            # this it read the whole table each time (122 ms after a simulated month of 1,355
+            # men, growing with every message).
+            models.Index(fields=["created_at"], name="message_created"),
         ]
         constraints = [
             # Inbound: the same message posted twice is stored once (ON CONFLICT (wamid)).
