@@ -19,6 +19,7 @@ from django.test import Client
 from patas.core import clock
 from patas.core.worker import TickReport, Worker
 from patas.messaging.dispatch import InstantPace
+from patas.whatsapp.client_transport import LeanTransport, Origin
 from patas.whatsapp.fake import FakeCloudAPI, FakeConfig
 from patas.whatsapp.fake_webhook import document as webhook_document
 from patas.whatsapp.signature import HEADER, sign
@@ -138,14 +139,27 @@ def _category(record: dict[str, Any]) -> str:
     return "utility" if record["type"] == "template" else "service"
 
 
+class _Wire(LeanTransport):
+    """The sender's own lean transport (the production path: the request bytes as they would
+    go on the wire), with the exchange answered by the fake in process instead of a socket."""
+
+    def __init__(self, fake: FakeCloudAPI) -> None:
+        super().__init__(max_connections=0)
+        self.fake = fake
+
+    async def exchange(
+        self, origin: Origin, data: bytes, request: httpx.Request | None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        head, _, body = data.partition(b"\r\n\r\n")
+        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        path = request_line.split(" ")[1]
+        headers = dict(line.split(": ", 1) for line in header_lines)
+        status, answer = self.fake.handle_send(
+            path.strip("/").split("/")[1], body, headers.get("Authorization")
+        )
+        return status, [(b"Content-Type", b"application/json")], json.dumps(answer).encode()
+
+
 def _direct_transport(fake: FakeCloudAPI) -> httpx.AsyncBaseTransport:
-    """Calls the fake's send handler directly: the same requests, without an ASGI round trip."""
-
-    class Direct(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            parts = request.url.path.strip("/").split("/")
-            raw = await request.aread()
-            status, body = fake.handle_send(parts[1], raw, request.headers.get("authorization"))
-            return httpx.Response(status, json=body)
-
-    return Direct()
+    """Sends reach the fake's handler directly: the same request bytes, no socket."""
+    return _Wire(fake)
