@@ -93,9 +93,10 @@ def test_batches_do_what_one_by_one_does(small_record, vclock, monkeypatch) -> N
 
     assert with_batches == one_by_one
     assert Message.objects.filter(route="open_survey").count() > MEN * 4  # it was exercised
-    assert {status for status, *_ in with_batches} == {"completed", "open"}
+    assert {status for status, *_ in with_batches} == {"completed", "open", "abandoned"}
     assert with_batches[2][5] == 1  # the triage hit raised its alert in both runs
     assert ("opt_out", False) in with_batches[3][3]  # and SALIR was an opt-out
+    assert with_batches[3][0] == "abandoned"  # which abandoned his open survey
 
 
 def test_a_batch_of_answers_takes_a_few_statements(small_record, vclock, monkeypatch) -> None:
