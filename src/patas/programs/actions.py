@@ -53,8 +53,12 @@ def rules_of(program: Program) -> intake.IntakeRules:
 
 def _say(participant: Participant, pack: Pack, sends: Any, purpose: str) -> None:
     """Enqueue system texts now (intake answers his message at once: no quiet-hour delay)."""
+    enqueue_many(_said(participant, pack, sends, purpose))
+
+
+def _said(participant: Participant, pack: Pack, sends: Any, purpose: str) -> list[Outgoing]:
     lang = language_of(participant, pack)
-    items = [
+    return [
         Outgoing(
             participant.pk,
             system_payload(pack, key, lang, **values),
@@ -63,7 +67,6 @@ def _say(participant: Participant, pack: Pack, sends: Any, purpose: str) -> None
         )
         for key, values in sends
     ]
-    enqueue_many(items)
 
 
 def say(
@@ -107,6 +110,36 @@ def advance_intake(
             _set_status(participant, Participant.Status.INTAKE, "participant.intake_started")
         _apply_outcome(participant, session, result, pack)
     return result.step
+
+
+def advance_intake_many(answers: dict[int, tuple[Participant, str, str]]) -> set[int]:
+    """Many men's next intake answers at once ({man: (participant, text, reply id)}): their
+    sessions locked and read in one query, the pure intake for each, the replies in one INSERT,
+    the sessions in one UPDATE. Only answers that keep the conversation going are taken (as
+    `advance_intake` would, nothing is audited for them); a man without a session yet, or whose
+    answer ends his intake (consent, ineligible, waiting for his partner), is left for
+    `advance_intake`. Returns the men taken. Call inside a transaction."""
+    pack = get_pack()
+    rules = rules_of(pack.program)
+    now = clock.now()
+    sessions = IntakeSession.objects.select_for_update(of=("self",)).filter(
+        participant_id__in=list(answers), finished_at__isnull=True
+    )
+    replies: list[Outgoing] = []
+    changed: list[IntakeSession] = []
+    for session in sessions.order_by("participant_id"):
+        participant, text, reply_id = answers[session.participant_id]
+        state = intake.IntakeState(session.step, dict(session.answers))
+        result = intake.advance(state, text, reply_id, rules)
+        if result.outcome:
+            continue
+        replies += _said(participant, pack, result.send, Message.Purpose.INTAKE)
+        session.step, session.answers, session.updated_at = result.step, result.answers, now
+        session.not_understood += 0 if result.understood else 1
+        changed.append(session)
+    enqueue_many(replies)
+    IntakeSession.objects.bulk_update(changed, ["step", "answers", "updated_at", "not_understood"])
+    return {session.participant_id for session in changed}
 
 
 def _set_status(

@@ -10,7 +10,9 @@ class ProgramsConfig(AppConfig):
         from patas.messaging import router
         from patas.programs import media, steps  # noqa: F401  (media registers its check)
 
-        router.register("intake", 40, steps.intake_step, quiet=steps.intake_quiet)
+        router.register(
+            "intake", 40, steps.intake_step, batch=steps.intake_batch, quiet=steps.intake_quiet
+        )
         router.register(
             "program", 60, steps.program_step, steps.enrolled, batch=steps.program_batch
         )

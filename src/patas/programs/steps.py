@@ -95,6 +95,21 @@ def intake_quiet(inbound: Inbound) -> bool:
     return inbound.participant.status not in IN_INTAKE
 
 
+def intake_batch(inbounds: Sequence[Inbound]) -> set[int]:
+    """`intake_step` for many men's answers at once (`router.Batch`): the answers that keep
+    their intake going (`actions.advance_intake_many`). A man's first message, and an answer
+    that ends his intake, go on one by one."""
+    answers = {
+        inbound.participant.pk: (inbound.participant, inbound.text, inbound.reply_id)
+        for inbound in inbounds
+        if inbound.participant.status == Participant.Status.INTAKE
+    }
+    if not answers:
+        return set()
+    taken = actions.advance_intake_many(answers)
+    return {inbound.message.pk for inbound in inbounds if inbound.participant.pk in taken}
+
+
 def program_batch(inbounds: Sequence[Inbound]) -> set[int]:
     """`program_step` for many men's first messages at once (`router.Batch`): their enrolments
     locked and read in one query, the engine's decisions written set-based (`apply_decisions`).
