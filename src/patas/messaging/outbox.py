@@ -74,21 +74,27 @@ def resolve_numbers(items: list[Outgoing]) -> list[str]:
     ]
 
 
-def _row(item: Outgoing, now: datetime, number: str) -> Message:
+def _fields(item: Outgoing, now: datetime, number: str) -> dict[str, Any]:
+    """An outbox row's own columns (the rest are the model's defaults), as plain values: a
+    fastinsert array takes them as they are (an enum member is not a plain string there)."""
     msg_type = str(item.payload.get("type", "text"))
-    return Message(
-        direction=Message.Direction.OUT,
-        participant_id=item.participant_id,
-        phone_number_id=number,
-        type=msg_type,
-        payload=item.payload,
-        text=item.text or describe(item.payload),
-        purpose=item.purpose,
-        status=Message.Status.QUEUED,
-        requires_window=msg_type != "template",
-        due_at=item.due_at or now,
-        created_at=now,
-    )
+    return {
+        "direction": str(Message.Direction.OUT),
+        "participant_id": item.participant_id,
+        "phone_number_id": number,
+        "type": msg_type,
+        "payload": item.payload,
+        "text": item.text or describe(item.payload),
+        "purpose": str(item.purpose),
+        "status": str(Message.Status.QUEUED),
+        "requires_window": msg_type != "template",
+        "due_at": item.due_at or now,
+        "created_at": now,
+    }
+
+
+def _row(item: Outgoing, now: datetime, number: str) -> Message:
+    return Message(**_fields(item, now, number))
 
 
 def enqueue(item: Outgoing) -> Message:
@@ -99,35 +105,22 @@ def enqueue(item: Outgoing) -> Message:
 
 def enqueue_many(items: Iterable[Outgoing], batch_size: int = 5000) -> int:
     """Set-based enqueue for bulk paths (fan-out, relay, digests): one INSERT per batch, in
-    the items' order (ids ascend with it, so each man's messages go out in that order)."""
+    the items' order (ids ascend with it, so each man's messages go out in that order), through
+    fastinsert (bulk_create prepared all 31 fields of every row)."""
     now = clock.now()
     listed = list(items)
     where = resolve_numbers(listed)
     for start in range(0, len(listed), batch_size):
-        chunk = listed[start : start + batch_size]
-        insert_rows(Message, _columns(chunk, where[start : start + batch_size], now), _OUTBOX)
+        rows = [
+            _fields(item, now, number)
+            for item, number in zip(
+                listed[start : start + batch_size], where[start : start + batch_size], strict=True
+            )
+        ]
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        columns["uid"] = [uuid.uuid4() for _ in rows]
+        insert_rows(Message, columns)
     return len(listed)
-
-
-_OUTBOX = {"direction": Message.Direction.OUT, "status": Message.Status.QUEUED}
-
-
-def _columns(items: list[Outgoing], where: list[str], now: datetime) -> dict[str, list[Any]]:
-    """The varying columns of outbox rows, as `_row` would fill them (fastinsert: no model
-    instances; bulk_create prepared all 31 fields of every row)."""
-    kinds = [str(item.payload.get("type", "text")) for item in items]
-    return {
-        "uid": [uuid.uuid4() for _ in items],
-        "participant_id": [item.participant_id for item in items],
-        "phone_number_id": where,
-        "type": kinds,
-        "payload": [item.payload for item in items],
-        "text": [item.text or describe(item.payload) for item in items],
-        "purpose": [str(item.purpose) for item in items],
-        "requires_window": [kind != "template" for kind in kinds],
-        "due_at": [item.due_at or now for item in items],
-        "created_at": [now] * len(items),
-    }
 
 
 def send_text(

@@ -96,11 +96,9 @@ def advance_intake(
                 "referral": (message.payload or {}).get("referral") if message else None,
             },
         )
-        state = intake.IntakeState(session.step, dict(session.answers))
-        result = intake.advance(state, text, reply_id, rules)
+        result = _next_answer(session, text, reply_id, rules)
         _say(participant, pack, result.send, Message.Purpose.INTAKE)
-        session.step, session.answers, session.updated_at = result.step, result.answers, now
-        session.not_understood += 0 if result.understood else 1
+        _answered(session, result, now)
         if result.outcome == intake.Outcome.WAITING_PARTNER:
             _keep_partner_number(participant, session, text)
         if result.outcome:
@@ -129,17 +127,29 @@ def advance_intake_many(answers: dict[int, tuple[Participant, str, str]]) -> set
     changed: list[IntakeSession] = []
     for session in sessions.order_by("participant_id"):
         participant, text, reply_id = answers[session.participant_id]
-        state = intake.IntakeState(session.step, dict(session.answers))
-        result = intake.advance(state, text, reply_id, rules)
+        result = _next_answer(session, text, reply_id, rules)
         if result.outcome:
             continue
         replies += _said(participant, pack, result.send, Message.Purpose.INTAKE)
-        session.step, session.answers, session.updated_at = result.step, result.answers, now
-        session.not_understood += 0 if result.understood else 1
+        _answered(session, result, now)
         changed.append(session)
     enqueue_many(replies)
     IntakeSession.objects.bulk_update(changed, ["step", "answers", "updated_at", "not_understood"])
     return {session.participant_id for session in changed}
+
+
+def _next_answer(
+    session: IntakeSession, text: str, reply_id: str, rules: intake.IntakeRules
+) -> intake.IntakeResult:
+    return intake.advance(
+        intake.IntakeState(session.step, dict(session.answers)), text, reply_id, rules
+    )
+
+
+def _answered(session: IntakeSession, result: intake.IntakeResult, now: datetime) -> None:
+    """The session after his answer (saved by the caller; the outcome is set apart)."""
+    session.step, session.answers, session.updated_at = result.step, result.answers, now
+    session.not_understood += 0 if result.understood else 1
 
 
 def _set_status(
