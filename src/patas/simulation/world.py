@@ -35,7 +35,7 @@ class World:
         )
         self.worker = Worker(
             "simulator",
-            transport=_direct_transport(self.fake),
+            transport=_Wire(self.fake),
             pace=InstantPace(),
             mps=settings.WHATSAPP_MPS,
             batch_size=1000,
@@ -158,8 +158,3 @@ class _Wire(LeanTransport):
             path.strip("/").split("/")[1], body, headers.get("Authorization")
         )
         return status, [(b"Content-Type", b"application/json")], json.dumps(answer).encode()
-
-
-def _direct_transport(fake: FakeCloudAPI) -> httpx.AsyncBaseTransport:
-    """Sends reach the fake's handler directly: the same request bytes, no socket."""
-    return _Wire(fake)

@@ -20,7 +20,8 @@ class SurveysConfig(AppConfig):
         from patas.surveys.router_step import answering, open_survey, open_survey_batch
 
         router.register("open_survey", 30, open_survey, answering, batch=open_survey_batch)
-        participant_hooks.on_opted_out.append(_abandon_his_surveys)
+        if _abandon_his_surveys not in participant_hooks.on_opted_out:
+            participant_hooks.on_opted_out.append(_abandon_his_surveys)
 
 
 def _abandon_his_surveys(participant: Participant) -> None:
