@@ -19,7 +19,7 @@ from patas.programs import hooks, jobs
 from patas.programs.models import DayProgress, Enrolment
 
 from .test_runs import enrol_by_chat
-from .world import World, deliver, engaged, new_man, store
+from .world import World, deliver, engaged, messages_both_ways, new_man, store
 
 LIMA_10AM = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 MINE = {"opt_out", "intake", "program", "fallback"}
@@ -92,16 +92,7 @@ def _what_happened(men: list[Participant]) -> list[tuple]:
             .order_by("day")
             .values_list("day", "started_at", "opened_at", "checkin_answer", "reminders")
         )
-        out = list(
-            Message.objects.filter(participant=man, direction="out")
-            .order_by("id")
-            .values_list("purpose", "type", "text", "payload", "status", "due_at")
-        )
-        routes = list(
-            Message.objects.filter(participant=man, direction="in")
-            .order_by("id")
-            .values_list("text", "route")
-        )
+        out, routes = messages_both_ways(man)
         trail = [
             (
                 actors.get(a.actor, a.actor),

@@ -12,12 +12,11 @@ from django.core.management import call_command
 from patas.core import clock
 from patas.core.models import AuditEntry
 from patas.messaging import router
-from patas.messaging.models import Message
 from patas.participants.models import IntakeSession, Participant
 from patas.programs import hooks
 from patas.programs.models import Enrolment
 
-from .world import new_man, store
+from .world import messages_both_ways, new_man, store
 
 LIMA_10AM = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 MINE = {"opt_out", "intake", "program", "fallback"}
@@ -74,16 +73,7 @@ def _what_happened(men: list[Participant]) -> list[tuple]:
         enrolment = list(
             Enrolment.objects.filter(participant=man).values("status", "send_hour", "current_day")
         )
-        out = list(
-            Message.objects.filter(participant=man, direction="out")
-            .order_by("id")
-            .values_list("purpose", "type", "text", "payload", "status", "due_at")
-        )
-        routes = list(
-            Message.objects.filter(participant=man, direction="in")
-            .order_by("id")
-            .values_list("text", "route")
-        )
+        out, routes = messages_both_ways(man)
         trail = list(
             AuditEntry.objects.filter(actor=f"participant:{man.ref}")
             .order_by("id")

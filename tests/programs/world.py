@@ -172,3 +172,19 @@ def engaged(world: World, row: Message) -> None:
 
 def silent(world: World, row: Message) -> None:
     """Never answers anything."""
+
+
+def messages_both_ways(man: Participant) -> tuple[list[tuple], list[tuple]]:
+    """His outbox (what, how, when) and his inbound messages' routes, in order: what two runs of
+    the same story must agree on."""
+    out = list(
+        Message.objects.filter(participant=man, direction="out")
+        .order_by("id")
+        .values_list("purpose", "type", "text", "payload", "status", "due_at")
+    )
+    routes = list(
+        Message.objects.filter(participant=man, direction="in")
+        .order_by("id")
+        .values_list("text", "route")
+    )
+    return out, routes
