@@ -29,9 +29,15 @@ def values_list_of_dicts(qs: Any) -> list[dict[str, Any]]:
         return list(qs)  # a field that converts its values: let Django do it
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
     with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader(TIMESTAMPTZ_OID, _c_loader())
+        use_c_timestamps(cursor)
         cursor.execute(sql, params)
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def use_c_timestamps(cursor: Any) -> None:
+    """Read timestamptz columns on this (Django) cursor with psycopg's C loader. Only with the
+    session time zone in UTC (checked by the callers): then it returns what Django's would."""
+    cursor.cursor.adapters.register_loader(TIMESTAMPTZ_OID, _c_loader())
 
 
 def _c_loader() -> Any:

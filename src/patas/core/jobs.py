@@ -23,7 +23,6 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import Q
 
 from patas.core import clock
 from patas.core.models import JobLease
@@ -81,12 +80,20 @@ def try_acquire(
     if name not in _known_leases:  # the row exists once created: skip the lookup after that
         JobLease.objects.get_or_create(name=name)
         _known_leases.add(name)
-    free = Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(holder=holder)
-    due = Q(next_run_at__isnull=True) | Q(next_run_at__lte=now) if due_only else Q()
-    with transaction.atomic():
-        taken = JobLease.objects.filter(Q(name=name) & free & due).update(
-            holder=holder, expires_at=now + lease, last_started_at=now
-        )
+    # Plain SQL, as acquire_due: each sender renews its lease this way on every pass.
+    at = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"UPDATE {_TABLE} SET holder = %s, expires_at = {_ts()}, "  # noqa: S608
+        f"last_started_at = {_ts()} WHERE name = %s "
+        f"AND (expires_at IS NULL OR expires_at < {_ts()} OR holder = %s)"
+    )
+    params: list[Any] = [holder, at(now + lease), at(now), name, at(now), holder]
+    if due_only:
+        sql += f" AND (next_run_at IS NULL OR next_run_at <= {_ts()})"
+        params.append(at(now))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        taken = cursor.rowcount
     if taken == 0 and not JobLease.objects.filter(name=name).exists():
         _known_leases.discard(name)  # the row went away (a test's rollback): make it again
         return try_acquire(name, holder, lease, now, due_only=due_only)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.db.models import F, Q, QuerySet
 
 from patas.core import clock
+from patas.core.prepared import Prepared
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many, text_payload
 from patas.participants.models import SERVICE_WINDOW, Participant
@@ -144,6 +145,16 @@ def relay_live(post: GroupPost, pseudonym: str | None, now: datetime) -> int:
     return len(rows)
 
 
+BEHIND_FIELDS = ("pk", "group_id", "seen_seq", "participant_id", "participant__language")
+
+
+def _is_behind() -> Q:
+    digest = Q(group__relay_mode=Group.RelayMode.DIGEST)
+    return (digest & Q(seen_seq__lt=F("group__digested_seq"))) | (
+        ~digest & Q(seen_seq__lt=F("group__last_seq"))
+    )
+
+
 def deliver_backlog(
     memberships: QuerySet[Membership], now: datetime, *, assume_window_open: bool = False
 ) -> int:
@@ -152,15 +163,12 @@ def deliver_backlog(
     `assume_window_open`: the caller knows the window is open (he is writing right now).
     """
     ready = receiving() if assume_window_open else receiving() & window_open(now)
-    digest = Q(group__relay_mode=Group.RelayMode.DIGEST)
-    is_behind = (digest & Q(seen_seq__lt=F("group__digested_seq"))) | (
-        ~digest & Q(seen_seq__lt=F("group__last_seq"))
-    )
-    behind = list(
-        memberships.filter(ready & is_behind).values_list(
-            "pk", "group_id", "seen_seq", "participant_id", "participant__language"
-        )
-    )
+    behind = list(memberships.filter(ready & _is_behind()).values_list(*BEHIND_FIELDS))
+    return _deliver_to(behind, now)
+
+
+def _deliver_to(behind: list[tuple[int, int, int, int, str]], now: datetime) -> int:
+    """One digest each for `behind` (rows of BEHIND_FIELDS); returns the messages queued."""
     if not behind:
         return 0
     by_group: dict[int, list[tuple[int, int, int, str]]] = {}
@@ -221,23 +229,31 @@ def _mark_relayed(group_id: int, up_to: int, now: datetime) -> None:
     ).update(status=GroupPost.Status.RELAYED, relayed_at=now)
 
 
-def due_digest_groups(now: datetime) -> QuerySet[Group]:
-    return Group.objects.filter(
+# Both looks run every 10 minutes and usually find nothing: compiled once (core.prepared).
+_DUE_DIGESTS = Prepared(
+    lambda now: Group.objects.filter(
         Q(relay_mode=Group.RelayMode.DIGEST)
         & (Q(next_digest_at__isnull=True) | Q(next_digest_at__lte=now))
-    )
+    ).values_list("pk", "digest_every_hours")
+)
+_BEHIND = Prepared(
+    lambda digests, seen_since: Membership.objects.filter(
+        (Q(group_id__in=digests) | ~Q(group__relay_mode=Group.RelayMode.DIGEST))
+        & receiving()
+        & Q(participant__last_inbound_at__gt=seen_since)
+        & _is_behind()
+    ).values_list(*BEHIND_FIELDS)
+)
 
 
 def run_digests(now: datetime | None = None) -> int:
     """The periodic job's body: digests for due digest groups and backlogs of live groups."""
     now = now or clock.now()
-    due = list(due_digest_groups(now).values_list("pk", "digest_every_hours"))
+    due = _DUE_DIGESTS(now=now)
     due_ids = [pk for pk, _ in due]
-    Group.objects.filter(pk__in=due_ids).update(digested_seq=F("last_seq"))
-    targets = Membership.objects.filter(
-        Q(group_id__in=due_ids) | ~Q(group__relay_mode=Group.RelayMode.DIGEST)
-    )
-    sent = deliver_backlog(targets, now)
+    if due_ids:
+        Group.objects.filter(pk__in=due_ids).update(digested_seq=F("last_seq"))
+    sent = _deliver_to(_BEHIND(digests=due_ids, seen_since=now - SERVICE_WINDOW), now)
     for pk, hours in due:
         Group.objects.filter(pk=pk).update(next_digest_at=now + timedelta(hours=max(hours, 1)))
     return sent

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from patas.core import audit, clock
+from patas.core.prepared import Prepared
 from patas.messaging import personalise
 from patas.messaging.models import Message
 from patas.participants.models import SERVICE_WINDOW, Participant
@@ -78,6 +79,15 @@ def due_queryset(now: datetime, *, skip_bulk: bool = False, phone_number_id: str
     return qs.order_by("due_at", "id")
 
 
+_BLOCKERS = Prepared(
+    lambda men: (
+        Message.objects.filter(direction=Message.Direction.OUT, participant_id__in=men)
+        .filter(Q(status=Message.Status.SENDING) | Q(status=Message.Status.QUEUED, attempts__gt=0))
+        .values_list("participant_id", "id", "status")
+    )
+)
+
+
 def drop_blocked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows whose man has an earlier message in flight (`sending`) or waiting for its retry
     (`queued` after a failed attempt) wait their turn. One indexed query for the whole batch
@@ -87,12 +97,7 @@ def drop_blocked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return rows
     in_flight: set[int] = set()
     first_retry: dict[int, int] = {}
-    blockers = (
-        Message.objects.filter(direction=Message.Direction.OUT, participant_id__in=men)
-        .filter(Q(status=Message.Status.SENDING) | Q(status=Message.Status.QUEUED, attempts__gt=0))
-        .values_list("participant_id", "id", "status")
-    )
-    for man, ident, status in blockers:
+    for man, ident, status in _BLOCKERS(men=men):
         if status == Message.Status.SENDING:
             in_flight.add(man)
         elif ident < first_retry.get(man, ident + 1):
@@ -118,6 +123,18 @@ _CANDIDATE_FIELDS = (
 )
 
 
+def _candidates(now: datetime, skip_bulk: bool, number: str, limit: int) -> Any:
+    qs = due_queryset(now, skip_bulk=skip_bulk, phone_number_id=number)
+    if connection.vendor == "postgresql":
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    return qs.values_list(*_CANDIDATE_FIELDS)[:limit]
+
+
+# Every claim, many times a second in production: compiled once per number (core.prepared).
+_CANDIDATES = Prepared(_candidates, shape=("skip_bulk", "number", "limit"))
+_PHONES = Prepared(lambda men: Participant.objects.filter(id__in=men).values_list("id", "phone"))
+
+
 def claim_batch(
     holder: str,
     limit: int = 500,
@@ -131,18 +148,13 @@ def claim_batch(
     in (due_at, id) order."""
     now = now or clock.now()
     with transaction.atomic():
-        qs = due_queryset(now, skip_bulk=skip_bulk, phone_number_id=phone_number_id)
-        if connection.vendor == "postgresql":
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        rows = drop_blocked(list(qs.values(*_CANDIDATE_FIELDS)[: limit * 2]))[:limit]
+        due = _CANDIDATES(now=now, skip_bulk=skip_bulk, number=phone_number_id, limit=limit * 2)
+        rows = drop_blocked([dict(zip(_CANDIDATE_FIELDS, row, strict=True)) for row in due])
+        rows = rows[:limit]
         if not rows:
             return []
         # Phones are encrypted: decrypt only those of the men we are about to message.
-        phones = dict(
-            Participant.objects.filter(
-                id__in={r["participant_id"] for r in rows if r["participant_id"] is not None}
-            ).values_list("id", "phone")
-        )
+        phones = dict(_PHONES(men={r["participant_id"] for r in rows}))
         send, verdicts = partition(rows, phones, now)
         send = with_first_names(send)
         Message.objects.filter(id__in=[c.id for c in send], status=Message.Status.QUEUED).update(
@@ -246,6 +258,19 @@ def reclaim_expired(
                 audit.SYSTEM, "outbox.reclaimed", object_type="messaging.outbox", count=count
             )
     return count
+
+
+_EXPIRED = Prepared(
+    lambda now: Message.objects.filter(
+        status=Message.Status.SENDING, lease_until__lt=now
+    ).values_list("pk")[:1]
+)
+
+
+def any_expired(now: datetime) -> bool:
+    """Is any row's lease out? The job asks every minute, and the answer is nearly always no:
+    one look compiled once (core.prepared) instead of an UPDATE built each time."""
+    return bool(_EXPIRED(now=now))
 
 
 def renew(

@@ -35,6 +35,7 @@ from patas.core.jobs import release as release_lease
 from patas.core.jobs import try_acquire
 from patas.core.metrics import MESSAGES_SENT, SEND_ERRORS
 from patas.core.models import JobLease
+from patas.core.prepared import Prepared
 from patas.messaging import claim
 from patas.messaging.claim import Claimed
 from patas.messaging.dispatch import RECIPIENT_GAP, Outcome, Pace, max_in_flight_for, send_all
@@ -110,9 +111,13 @@ def resume_bulk(phone_number_id: str, actor: str = audit.SYSTEM) -> None:
 
 def bulk_stopped(phone_number_id: str, now: datetime | None = None) -> bool:
     now = now or clock.now()
-    return JobLease.objects.filter(
-        name=bulk_stop_name(phone_number_id), expires_at__gt=now
-    ).exists()
+    return bool(_BULK_STOP(name=bulk_stop_name(phone_number_id), now=now))
+
+
+# Asked before every claim: compiled once (core.prepared).
+_BULK_STOP = Prepared(
+    lambda name, now: JobLease.objects.filter(name=name, expires_at__gt=now).values_list("pk")[:1]
+)
 
 
 # Recording results --------------------------------------------------------------------------

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from patas.core import audit
-from patas.core.fastread import values_list_of_dicts
 from patas.core.jobs import periodic
+from patas.core.prepared import Prepared
 from patas.messaging.models import Message
 from patas.programs import engine
 from patas.programs.apply import (
@@ -70,31 +71,74 @@ def _lanes() -> int:
     return LANES
 
 
-def _run(qs, event: engine.Event, now: datetime, limit: int | None = None) -> int:  # type: ignore[no-untyped-def]
-    """Decide `event` for every enrolment of `qs`, chunk by chunk; returns rows sent."""
+FIELDS = (*VALUE_FIELDS, "program_id")
+
+
+def _chunk_of(enrolments: QuerySet[Enrolment], after: int, limit: int) -> QuerySet[Any, Any]:
+    """The next chunk of `enrolments` by id, locked on PostgreSQL."""
+    chunk = _locked(enrolments.filter(pk__gt=after).order_by("pk"))
+    return chunk.values_list(*FIELDS)[:limit]
+
+
+# Every minute, and most passes find nothing: compiled once (core.prepared).
+_OPENERS_ANSWERED = Prepared(
+    lambda after, limit: _chunk_of(
+        Enrolment.objects.filter(
+            status=Enrolment.Status.ENROLLED,
+            phase=Enrolment.Phase.OPENER,
+            participant__last_inbound_at__gt=F("opener_sent_at"),
+            participant__opted_out_at__isnull=True,
+        ),
+        after,
+        limit,
+    ),
+    shape=("limit",),
+)
+_DUE = Prepared(
+    lambda now, after, limit: _chunk_of(
+        Enrolment.objects.filter(
+            status=Enrolment.Status.ENROLLED,
+            next_wake_at__lte=now,
+            participant__opted_out_at__isnull=True,
+        ),
+        after,
+        limit,
+    ),
+    shape=("limit",),
+)
+
+
+def _run(
+    read: Prepared, args: dict[str, Any], event: engine.Event, now: datetime, limit: int | None
+) -> int:
+    """Decide `event` for every enrolment `read` gives, chunk by chunk; returns rows sent."""
     lanes = _lanes()
     if lanes == 1 or limit is not None:
-        return _run_lane(qs, event, now, limit)
+        return _run_lane(read, args, event, now, limit)
     with ThreadPoolExecutor(lanes, thread_name_prefix="patas-engine") as pool:
-        futures = [pool.submit(_lane_thread, qs, event, now) for _ in range(lanes)]
+        futures = [pool.submit(_lane_thread, read, args, event, now) for _ in range(lanes)]
         return sum(future.result() for future in futures)
 
 
-def _lane_thread(qs, event: engine.Event, now: datetime) -> int:  # type: ignore[no-untyped-def]
+def _lane_thread(read: Prepared, args: dict[str, Any], event: engine.Event, now: datetime) -> int:
     try:
-        return _run_lane(qs, event, now, None)
+        return _run_lane(read, args, event, now, None)
     finally:
         connections.close_all()  # this thread's own connection
 
 
-def _run_lane(qs, event: engine.Event, now: datetime, limit: int | None) -> int:  # type: ignore[no-untyped-def]
-    """Lock the next chunk of `qs` (by id), decide, write, commit; until none is left."""
+def _run_lane(
+    read: Prepared, args: dict[str, Any], event: engine.Event, now: datetime, limit: int | None
+) -> int:
+    """Lock the next chunk (by id), decide, write, commit; until none is left."""
     last_id, total, seen = 0, 0, 0
     packs: dict[str, Pack] = {}
     while limit is None or seen < limit:
         with transaction.atomic():
-            chunk = _locked(qs.filter(pk__gt=last_id).order_by("pk"))
-            rows = values_list_of_dicts(chunk.values(*VALUE_FIELDS, "program_id")[:CHUNK])
+            rows = [
+                dict(zip(FIELDS, row, strict=True))
+                for row in read(**args, after=last_id, limit=CHUNK)
+            ]
             if not rows:
                 break
             last_id = rows[-1]["id"]
@@ -110,10 +154,28 @@ def _run_lane(qs, event: engine.Event, now: datetime, limit: int | None) -> int:
     return total
 
 
+_OPTED_OUT = Prepared(
+    lambda: Enrolment.objects.filter(
+        status__in=ACTIVE, participant__opted_out_at__isnull=False
+    ).values_list("pk")
+)
+_NEEDING_TEMPLATE = Prepared(
+    lambda: Enrolment.objects.filter(
+        participant_id__in=Message.objects.filter(
+            direction=Message.Direction.OUT,
+            status=Message.Status.NEEDS_TEMPLATE,
+            purpose=Message.Purpose.PROGRAM,
+            requires_window=True,
+        ).values("participant_id"),
+        status=Enrolment.Status.ENROLLED,
+        phase=Enrolment.Phase.CONTENT,
+    ).values_list(*FIELDS)
+)
+
+
 def mirror_opt_outs(now: datetime) -> int:
     """Men who opted out (participants.opted_out_at) leave their program: one UPDATE."""
-    qs = Enrolment.objects.filter(status__in=ACTIVE, participant__opted_out_at__isnull=False)
-    ids = [str(pk) for pk in qs.values_list("pk", flat=True)]
+    ids = [str(pk) for (pk,) in _OPTED_OUT()]
     if not ids:
         return 0
     Enrolment.objects.filter(pk__in=[int(i) for i in ids]).update(
@@ -128,34 +190,12 @@ def mirror_opt_outs(now: datetime) -> int:
 
 def open_answered_days(now: datetime) -> int:
     """A day pending his tap opens when he wrote anything after the opener went out."""
-    qs = Enrolment.objects.filter(
-        status=Enrolment.Status.ENROLLED,
-        phase=Enrolment.Phase.OPENER,
-        participant__last_inbound_at__gt=F("opener_sent_at"),
-        participant__opted_out_at__isnull=True,
-    )
-    return _run(qs, engine.OpenDay(), now)
+    return _run(_OPENERS_ANSWERED, {}, engine.OpenDay(), now, None)
 
 
 def reopen_needs_template(now: datetime) -> int:
     """Content the sender refused (window closed, 131047): cancel it, send the day's opener."""
-    stuck = (
-        Message.objects.filter(
-            direction=Message.Direction.OUT,
-            status=Message.Status.NEEDS_TEMPLATE,
-            purpose=Message.Purpose.PROGRAM,
-            requires_window=True,
-        )
-        .values_list("participant_id", flat=True)
-        .distinct()
-    )
-    rows = list(
-        Enrolment.objects.filter(
-            participant_id__in=list(stuck),
-            status=Enrolment.Status.ENROLLED,
-            phase=Enrolment.Phase.CONTENT,
-        ).values(*VALUE_FIELDS, "program_id")
-    )
+    rows = [dict(zip(FIELDS, row, strict=True)) for row in _NEEDING_TEMPLATE()]
     if not rows:
         return 0
     decided = []
@@ -190,9 +230,4 @@ def _items_sent_today(state: engine.State) -> int:
 
 def wake_due(now: datetime, limit: int | None = None) -> int:
     """Every enrolment whose next_wake_at has come: start days, send reminders, complete."""
-    qs = Enrolment.objects.filter(
-        status=Enrolment.Status.ENROLLED,
-        next_wake_at__lte=now,
-        participant__opted_out_at__isnull=True,
-    )
-    return _run(qs, engine.Wake(), now, limit)
+    return _run(_DUE, {"now": now}, engine.Wake(), now, limit)

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from patas.core import audit, clock
 from patas.core.crypto import lookup_hash
+from patas.core.prepared import Prepared
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many
 from patas.participants.models import Participant
@@ -288,13 +289,25 @@ def abandon_open_surveys(
     return len(ids)
 
 
+# Every 15 minutes, usually nothing: compiled once (core.prepared).
+_STALE_CHATS = Prepared(
+    lambda before: SurveySession.objects.filter(
+        status=Status.OPEN, last_activity_at__lt=before
+    ).values_list("pk")
+)
+_STALE_CALLS = Prepared(
+    lambda before: PartnerSurveySession.objects.filter(
+        status=Status.OPEN, last_activity_at__lt=before
+    ).values_list("pk")
+)
+
+
 def close_stale_sessions(now: datetime, idle: timedelta) -> int:
     """Time out open sessions idle for longer than `idle`: set-based, one UPDATE per table."""
     total = 0
-    for model in (SurveySession, PartnerSurveySession):
-        stale = model.objects.filter(status=Status.OPEN, last_activity_at__lt=now - idle)
+    for model, stale in ((SurveySession, _STALE_CHATS), (PartnerSurveySession, _STALE_CALLS)):
         with transaction.atomic():
-            ids = [str(pk) for pk in stale.values_list("pk", flat=True)]
+            ids = [str(pk) for (pk,) in stale(before=now - idle)]
             if not ids:
                 continue
             model.objects.filter(pk__in=ids, status=Status.OPEN).update(

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 
 from patas.core import audit, clock
+from patas.core.prepared import Prepared
 from patas.participants.models import IntakeSession, Participant
 from patas.programs.pack import get_pack
 from patas.programs.schema import Program, TrialSettings
@@ -245,16 +246,30 @@ def _enrol(participant: Participant, actor: str, preferred: Any = None) -> None:
     programs.enrol(participant, preferred=preferred, actor=actor)
 
 
-def randomise_overdue(now: datetime, limit: int = 500) -> int:
-    """Randomise men whose baseline was not finished in time (baseline missing, documented)."""
-    due = list(
+# Every 15 minutes, and nearly always nobody: compiled once (core.prepared).
+_OVERDUE = Prepared(
+    lambda now, limit: (
         TrialMember.objects.filter(
             phase=TrialMember.Phase.BASELINE,
             randomise_by__lte=now,
             participant__opted_out_at__isnull=True,
-        ).order_by("randomise_by")[:limit]
-    )
+        )
+        .order_by("randomise_by", "pk")
+        .values_list("pk")[:limit]
+    ),
+    shape=("limit",),
+)
+
+
+def randomise_overdue(now: datetime, limit: int = 500) -> int:
+    """Randomise men whose baseline was not finished in time (baseline missing, documented)."""
+    ids = [pk for (pk,) in _OVERDUE(now=now, limit=limit)]
+    if not ids:
+        return 0
+    members = TrialMember.objects.in_bulk(ids)
     done = 0
-    for member in due:  # sequential blocks: each man takes the next slot of his stratum
+    for member in (
+        members[pk] for pk in ids if pk in members
+    ):  # sequential blocks: each man takes the next slot of his stratum
         done += randomise(member) is not None
     return done

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from django.db.models import Count, QuerySet
 
 from patas.core import audit, clock
 from patas.core.access import ENUMERATOR
+from patas.core.prepared import Prepared
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many
 from patas.messaging.router import Inbound, Result, men_of
@@ -46,10 +48,6 @@ def _active() -> tuple[Pack, TrialSettings] | None:
     pack = get_pack()
     cfg = flow.settings_of(pack.program)
     return (pack, cfg) if cfg is not None else None
-
-
-def _members(pack: Pack, cfg: TrialSettings) -> QuerySet[TrialMember]:
-    return TrialMember.objects.filter(trial__name=flow.trial_name(pack.program, cfg))
 
 
 # ---- invitations (pure payloads, set-based shell) ---------------------------------------------
@@ -89,14 +87,40 @@ def _invite(rows: list[dict[str, Any]], pack: Pack, form_id: str, now: datetime)
     enqueue_many(items)
 
 
-def _due_rows(qs: QuerySet[TrialMember], limit: int) -> list[dict[str, Any]]:
-    fields = ("pk", "participant_id", "participant__language", "participant__last_inbound_at")
-    return list(
-        qs.filter(participant__opted_out_at__isnull=True)
+DUE_FIELDS = ("pk", "participant_id", "participant__language", "participant__last_inbound_at")
+
+
+def _due_rows(members: QuerySet[TrialMember], limit: int) -> QuerySet[Any, Any]:
+    return (
+        members.filter(participant__opted_out_at__isnull=True)
         .exclude(participant__status=Participant.Status.ERASED)
         .order_by("pk")
-        .values(*fields)[:limit]
+        .values_list(*DUE_FIELDS)[:limit]
     )
+
+
+# Both looks run every few minutes and usually find nothing: compiled once (core.prepared).
+_TO_INVITE = Prepared(
+    lambda trial, now, limit: _due_rows(
+        TrialMember.objects.filter(
+            trial__name=trial, endline_due_at__lte=now, endline_invited_at__isnull=True
+        ),
+        limit,
+    ),
+    shape=("limit",),
+)
+_TO_REMIND = Prepared(
+    lambda trial, before, limit: _due_rows(
+        TrialMember.objects.filter(
+            trial__name=trial,
+            endline_invited_at__lte=before,
+            endline_reminded_at__isnull=True,
+            endline_started_at__isnull=True,
+        ),
+        limit,
+    ),
+    shape=("limit",),
+)
 
 
 def invite_due_endlines(now: datetime, limit: int = 5000) -> int:
@@ -105,8 +129,9 @@ def invite_due_endlines(now: datetime, limit: int = 5000) -> int:
     if active is None:
         return 0
     pack, cfg = active
-    due = _members(pack, cfg).filter(endline_due_at__lte=now, endline_invited_at__isnull=True)
-    return _send_invitations(due, pack, cfg, now, limit, "endline_invited_at", "invited")
+    trial = flow.trial_name(pack.program, cfg)
+    due = partial(_TO_INVITE, trial=trial, now=now, limit=limit)
+    return _send_invitations(due, pack, cfg, now, "endline_invited_at", "invited")
 
 
 def remind_endlines(now: datetime, limit: int = 5000) -> int:
@@ -115,26 +140,23 @@ def remind_endlines(now: datetime, limit: int = 5000) -> int:
     if active is None:
         return 0
     pack, cfg = active
-    due = _members(pack, cfg).filter(
-        endline_invited_at__lte=now - timedelta(hours=cfg.endline_reminder_hours),
-        endline_reminded_at__isnull=True,
-        endline_started_at__isnull=True,
-    )
-    return _send_invitations(due, pack, cfg, now, limit, "endline_reminded_at", "reminded")
+    trial = flow.trial_name(pack.program, cfg)
+    before = now - timedelta(hours=cfg.endline_reminder_hours)
+    due = partial(_TO_REMIND, trial=trial, before=before, limit=limit)
+    return _send_invitations(due, pack, cfg, now, "endline_reminded_at", "reminded")
 
 
 def _send_invitations(
-    due: QuerySet[TrialMember],
+    due: Callable[[], list[tuple[Any, ...]]],
     pack: Pack,
     cfg: TrialSettings,
     now: datetime,
-    limit: int,
     stamp: str,
     verb: str,
 ) -> int:
-    """Invite one chunk of `due` men to the endline, stamp `stamp` on them, audit as one."""
+    """Invite one chunk of the `due` men to the endline, stamp `stamp` on them, audit as one."""
     with transaction.atomic():
-        rows = _due_rows(due, limit)
+        rows = [dict(zip(DUE_FIELDS, row, strict=True)) for row in due()]
         if not rows:
             return 0
         ids = [r["pk"] for r in rows]
@@ -242,39 +264,63 @@ def create_partner_sessions(now: datetime, limit: int = 2000) -> int:
             staff.extend(enumerators())
         return staff
 
-    members = _members(pack, cfg)
+    trial = flow.trial_name(pack.program, cfg)
     made = _partner_wave(
-        members.filter(partner_baseline_at__isnull=True),
+        dict(_BASELINE_PAIRS(trial=trial, limit=limit)),
         "partner_baseline_at",
         cfg.partner_baseline_form,
         dealt_to,
         now,
-        limit,
     )
     made += _partner_wave(
-        members.filter(partner_endline_at__isnull=True, endline_due_at__lte=now),
+        dict(_ENDLINE_PAIRS(trial=trial, now=now, limit=limit)),
         "partner_endline_at",
         cfg.partner_endline_form,
         dealt_to,
         now,
-        limit,
     )
     return made
 
 
+def _with_partner(members: QuerySet[TrialMember], limit: int) -> QuerySet[Any, Any]:
+    """(his participant id, member id) of the men of `members` whose partner can be reached."""
+    reachable = Partner.objects.exclude(consent_answer=Partner.ConsentAnswer.DECLINE)
+    members = members.filter(participant_id__in=reachable.values("participant_id"))
+    return members.order_by("pk").values_list("participant_id", "pk")[:limit]
+
+
+# Both looks run every 15 minutes and usually find nothing: compiled once (core.prepared).
+_BASELINE_PAIRS = Prepared(
+    lambda trial, limit: _with_partner(
+        TrialMember.objects.filter(trial__name=trial, partner_baseline_at__isnull=True), limit
+    ),
+    shape=("limit",),
+)
+_ENDLINE_PAIRS = Prepared(
+    lambda trial, now, limit: _with_partner(
+        TrialMember.objects.filter(
+            trial__name=trial, partner_endline_at__isnull=True, endline_due_at__lte=now
+        ),
+        limit,
+    ),
+    shape=("limit",),
+)
+
+
 def _partner_wave(
-    members: QuerySet[TrialMember],
+    pairs: dict[int, int],
     stamp: str,
     form_id: str,
     dealt_to: Callable[[], list[Any]],
     now: datetime,
-    limit: int,
 ) -> int:
-    reachable = Partner.objects.exclude(consent_answer=Partner.ConsentAnswer.DECLINE)
-    with_partner = members.filter(participant_id__in=reachable.values("participant_id"))
-    pairs = dict(with_partner.order_by("pk").values_list("participant_id", "pk")[:limit])
+    """Sessions for the partners of `pairs` (his participant id -> member id), dealt out."""
+    if not pairs:
+        return 0
     partners = list(
-        reachable.filter(participant_id__in=list(pairs)).order_by("participant_id", "-created_at")
+        Partner.objects.exclude(consent_answer=Partner.ConsentAnswer.DECLINE)
+        .filter(participant_id__in=list(pairs))
+        .order_by("participant_id", "-created_at")
     )
     chosen: dict[int, Partner] = {}
     for partner in partners:  # her most recent record per man
