@@ -9,9 +9,10 @@ from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import DatabaseError
 from django.db.models import F
 
-from patas.core.prepared import Prepared, PreparedError
+from patas.core.prepared import Prepared, PreparedError, save_fields
 from patas.messaging.models import Message
 from patas.participants.models import Participant
 
@@ -173,3 +174,21 @@ def test_expressions_and_joins(vclock):
         .values_list("id", "participant__wa_user_id")[:5]
     )
     assert expected and prepared(since=since) == expected
+
+
+def test_save_fields_writes_what_save_writes(vclock):
+    man = Participant.objects.create(wa_user_id="PE.save")
+    message = Message.objects.create(direction="out", participant=man, type="text", status="queued")
+    message.payload = {"body": 'ñ "quoted"', "n": [1, 2]}
+    message.status = Message.Status.SENT
+    message.due_at = vclock.now().astimezone(LIMA)
+    message.text = "not saved"
+    save_fields(message, ("payload", "status", "due_at"))
+    again = Message.objects.get(pk=message.pk)
+    assert again.payload == {"body": 'ñ "quoted"', "n": [1, 2]}
+    assert (again.status, again.due_at, again.text) == ("sent", vclock.now(), "")
+    gone = Message(pk=message.pk + 1000, direction="out", type="text", status="queued")
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        save_fields(gone, ("status",))
+    with pytest.raises(PreparedError, match="plain columns"):
+        save_fields(message, ("id",))  # the key is what the row is found by

@@ -10,8 +10,8 @@ and where each value goes among the parameters, and afterwards only binds and ex
     rows = _due(now=clock.now())      # [(id,), ...], converted as Django converts them
 
 Rules for the builder: it must only pass its arguments into the queryset (it may branch on the
-`shape=` ones only),
-and it must end in `.values()` or `.values_list()` (rows come back as tuples in that order).
+`shape=` ones only), and it must end in `.values()` or `.values_list()` (rows come back as
+tuples in that order).
 A sequence argument is an `__in` list: it is de-duplicated and stripped of None as Django
 does, and padded to the next power of two by repeating its last value (the same set to `IN`),
 so lists of any length up to BUCKETS_UP_TO share a few compiled forms. None and booleans are
@@ -29,11 +29,12 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models import Field, Model, QuerySet
 
 from patas.core import fastread
 
@@ -234,3 +235,31 @@ def _convert(
             value = function(value, expression, connection)
         values[position] = value
     return tuple(values)
+
+
+def save_fields(instance: Model, names: Sequence[str]) -> None:
+    """`instance.save(update_fields=names)` as one UPDATE built once per model and fields,
+    without the ORM's save machinery: each field's `pre_save` and preparation as `save` does,
+    no signals (patas connects none). Raises as `save` does when no row was updated."""
+    connection = connections[instance._state.db or DEFAULT_DB_ALIAS]
+    sql, fields = _update_statement(type(instance), tuple(names), connection.alias)
+    params = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, instance.pk])
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+@lru_cache(maxsize=128)
+def _update_statement(
+    model: type[Model], names: tuple[str, ...], alias: str
+) -> tuple[str, list[Field[Any, Any]]]:
+    meta = model._meta
+    quote = connections[alias].ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    concrete = [f for f in fields if isinstance(f, Field) and f.concrete and not f.primary_key]
+    if len(concrete) != len(fields):
+        raise PreparedError(f"save_fields: {names} are not all plain columns of {meta.label}")
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in concrete)
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    return sql, concrete

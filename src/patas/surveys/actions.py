@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 
 from patas.core import audit, clock
 from patas.core.crypto import lookup_hash
-from patas.core.prepared import Prepared
+from patas.core.prepared import Prepared, save_fields
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing, enqueue_many
 from patas.participants.models import Participant
@@ -37,6 +37,7 @@ from patas.surveys.models import (
     SurveySession,
 )
 from patas.surveys.phrases import RunnerWords, words_for
+from patas.surveys.session_rows import locked_call
 
 LOCAL_TZ = ZoneInfo("America/Lima")
 FORM_SUFFIXES = (".md", ".xlsx", ".xls", ".csv")
@@ -100,6 +101,7 @@ def form_record(form_id: str) -> SurveyForm:
 
 
 _FORMS: dict[tuple[int, str], Form] = {}
+ANSWER_FIELDS = ("state", "status", "last_activity_at", "ended_at")  # what an answer changes
 
 
 def form_of(record: SurveyForm) -> Form:
@@ -227,7 +229,7 @@ def _take_answer(session: SessionBase, text: str, reply_id: str) -> chat.Outcome
     event = chat.event_for(text, reply_id, words)
     outcome = chat.step(form_of(session.form), session.state, event, words, now, LOCAL_TZ)
     _apply(session, outcome, now)
-    session.save(update_fields=["state", "status", "last_activity_at", "ended_at"])
+    save_fields(session, ANSWER_FIELDS)  # session.save(update_fields=...), cheaper
     return outcome
 
 
@@ -478,12 +480,7 @@ def answer_partner(
     session: PartnerSurveySession, text: str = "", reply_id: str = "", *, actor: str
 ) -> chat.Outcome:
     """An enumerator's entry for the current question (nothing is ever sent to anyone)."""
-    session = (
-        PartnerSurveySession.objects.select_for_update(of=("self",))
-        .select_related("form")
-        .defer("form__source")
-        .get(pk=session.pk)
-    )
+    session = locked_call(session.pk)
     if session.status != Status.OPEN:
         raise SurveyError(f"{session} is {session.status}, not open")
     outcome = _take_answer(session, text, reply_id)
