@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from patas.core import clock
+from patas.core.prepared import Prepared
 from patas.messaging.router import Inbound, Result, men_of
 from patas.programs.commands import command_of
 
@@ -52,15 +53,19 @@ def handle(inbound: Inbound) -> Result:
     return Result.DONE
 
 
+# The router's look for every batch (core.prepared: compiled once per list size).
+_MEMBERS = Prepared(
+    lambda men: Membership.objects.filter(participant_id__in=men, left_at__isnull=True).values_list(
+        "participant_id", "seen_seq", "group__relay_mode", "group__last_seq", "group__digested_seq"
+    )
+)
+
+
 def members(inbounds: Sequence[Inbound]) -> set[int]:
     """The batch's messages `handle` may act on (`router.Interested`): group talk from members,
     and any message from a member with a backlog to deliver. A caught-up member's tap or command
     only passes through this step, so later steps may take it in a batch."""
-    rows = Membership.objects.filter(
-        participant_id__in=men_of(inbounds), left_at__isnull=True
-    ).values_list(
-        "participant_id", "seen_seq", "group__relay_mode", "group__last_seq", "group__digested_seq"
-    )
+    rows = _MEMBERS(men=men_of(inbounds))
     member: set[int] = set()
     behind: set[int] = set()
     for man, seen, mode, last, digested in rows:

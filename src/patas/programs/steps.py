@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from patas.core import clock
+from patas.core.prepared import Prepared
 from patas.messaging.models import Message
 from patas.messaging.router import Inbound, Result, men_of, messages_of
 from patas.participants import intake
@@ -36,10 +37,17 @@ def _checkin(reply_id: str) -> tuple[int, str] | None:
     return None
 
 
+# The router's look for every batch (core.prepared: compiled once per list size).
+_ENROLLED = Prepared(
+    lambda men: Enrolment.objects.filter(participant_id__in=men, status__in=ACTIVE).values_list(
+        "participant_id"
+    )
+)
+
+
 def enrolled(inbounds: Sequence[Inbound]) -> set[int]:
     """The batch's messages from men enrolled or paused (`router.Interested`)."""
-    active = Enrolment.objects.filter(participant_id__in=men_of(inbounds), status__in=ACTIVE)
-    return messages_of(inbounds, set(active.values_list("participant_id", flat=True)))
+    return messages_of(inbounds, {man for (man,) in _ENROLLED(men=men_of(inbounds))})
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from patas.core.prepared import Prepared
 from patas.messaging.router import Inbound, Result, men_of, messages_of
 from patas.surveys import actions
 from patas.surveys.models import Mode, Status, SurveySession
@@ -36,9 +37,14 @@ def open_survey_batch(inbounds: Sequence[Inbound]) -> set[int]:
     return {inbound.message.pk for _, inbound in taken}
 
 
+# The router's look for every batch (core.prepared: compiled once per list size).
+_ANSWERING = Prepared(
+    lambda men: SurveySession.objects.filter(
+        participant_id__in=men, status=Status.OPEN, mode=Mode.CHAT
+    ).values_list("participant_id")
+)
+
+
 def answering(inbounds: Sequence[Inbound]) -> set[int]:
     """The batch's messages from men with an open chat survey (`router.Interested`)."""
-    open_ = SurveySession.objects.filter(
-        participant_id__in=men_of(inbounds), status=Status.OPEN, mode=Mode.CHAT
-    )
-    return messages_of(inbounds, set(open_.values_list("participant_id", flat=True)))
+    return messages_of(inbounds, {man for (man,) in _ANSWERING(men=men_of(inbounds))})

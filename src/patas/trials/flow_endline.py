@@ -195,15 +195,18 @@ def invite_step(inbound: Inbound) -> Result:
     return Result.DONE if tapped else Result.CONTINUE  # a stale tap: nothing more to do
 
 
+# The router's look for every batch (core.prepared: compiled once per list size).
+_INVITED = Prepared(
+    lambda men: TrialMember.objects.filter(
+        participant_id__in=men, endline_invited_at__isnull=False, endline_started_at__isnull=True
+    ).values_list("participant_id")
+)
+
+
 def invite_interested(inbounds: Sequence[Inbound]) -> set[int]:
     """The batch's messages `invite_step` may act on (`router.Interested`): taps on an invite,
     men in their baseline, men invited to their endline who have not started it."""
-    waiting = TrialMember.objects.filter(
-        participant_id__in=men_of(inbounds),
-        endline_invited_at__isnull=False,
-        endline_started_at__isnull=True,
-    )
-    invited = set(waiting.values_list("participant_id", flat=True))
+    invited = {man for (man,) in _INVITED(men=men_of(inbounds))}
     return {
         i.message.pk
         for i in inbounds
