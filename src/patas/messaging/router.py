@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from patas.core import clock
+from patas.core.prepared import Prepared, save_fields
 from patas.messaging.models import Message
 from patas.participants.models import Participant
 
@@ -121,16 +123,25 @@ def inbound_for(message: Message) -> Inbound:
     )
 
 
+def _unrouted(ids: list[int]) -> QuerySet[Message, Any]:
+    """Those of `ids` not routed yet, locked (skipping rows another worker holds)."""
+    unrouted = Message.objects.filter(pk__in=ids, routed_at__isnull=True)
+    if connection.features.has_select_for_update_skip_locked:
+        unrouted = unrouted.select_for_update(skip_locked=True, of=("self",))
+    return unrouted.values_list("pk")
+
+
+# Taken for every message or batch routed: compiled once per list size (core.prepared).
+_UNROUTED = Prepared(_unrouted)
+
+
 def route(message: Message, skip: Collection[str] = ()) -> str:
     """Run one inbound message through the chain, in one transaction; returns the step name.
     Steps named in `skip` are known not to act on it (see `interested`)."""
     with transaction.atomic():
         # Take the row (and re-check it) inside the transaction, so two workers, or a worker and
         # the rehearsal page, never route the same message twice.
-        unrouted = Message.objects.filter(pk=message.pk, routed_at__isnull=True)
-        if connection.features.has_select_for_update_skip_locked:
-            unrouted = unrouted.select_for_update(skip_locked=True, of=("self",))
-        if not unrouted.exists():
+        if not _UNROUTED(ids=[message.pk]):
             return "already routed"
         inbound = inbound_for(message)
         taken = "none"
@@ -140,9 +151,8 @@ def route(message: Message, skip: Collection[str] = ()) -> str:
             if step.handler(inbound) is Result.DONE:
                 taken = step.name
                 break
-        Message.objects.filter(pk=message.pk).update(
-            routed_at=clock.now(), route=taken, held=message.held
-        )
+        message.routed_at, message.route = clock.now(), taken
+        save_fields(message, ("routed_at", "route", "held"))
     return taken
 
 
@@ -240,10 +250,7 @@ def _route_batch(name: str, handler: Batch, inbounds: list[Inbound]) -> set[int]
     try:
         with transaction.atomic():
             ids = [inbound.message.pk for inbound in inbounds]
-            unrouted = Message.objects.filter(pk__in=ids, routed_at__isnull=True)
-            if connection.features.has_select_for_update_skip_locked:
-                unrouted = unrouted.select_for_update(skip_locked=True, of=("self",))
-            free = set(unrouted.values_list("pk", flat=True))  # another worker may hold some
+            free = {pk for (pk,) in _UNROUTED(ids=ids)}  # another worker may hold some
             taken = set(handler([i for i in inbounds if i.message.pk in free])) & free
             Message.objects.filter(pk__in=taken).update(routed_at=clock.now(), route=name)
     except Exception:  # the batch is undone; its messages go through the chain one by one
