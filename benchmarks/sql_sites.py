@@ -1,0 +1,76 @@
+"""Count the SQL statements of a simulation by the line of patas code that issued them.
+
+    python benchmarks/sql_sites.py --men 100 [--top 60]
+
+Runs `patas simulate` in process on a fresh SQLite data dir with a Django execute wrapper that
+records, for every statement, the innermost frame in patas code (outside the few helpers that
+only carry statements for others). Prints the total, then the busiest lines with how many
+statements each issued. A line that issues about one statement per tick (1,300-1,500 in a
+30-day run) is a look the worker repeats; one that grows with the men is per-message work.
+The wrapper's stack walk slows the run by about a third: use it to find statements, and
+`benchmarks/simulate.py` to time them. Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+CARRIERS = ("/core/prepared.py", "/core/fastinsert.py", "/core/fastread.py")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--men", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--top", type=int, default=60)
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="patas-sql-"))
+    os.environ.update(PATAS_DATA_DIR=str(data), PATAS_LOG_LEVEL="WARNING")
+    os.environ.pop("PATAS_DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "patas.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    counts: collections.Counter[str] = collections.Counter()
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        counts[_site()] += 1
+        return execute(sql, params, many, context)
+
+    call_command("migrate", verbosity=0)
+    with connection.execute_wrapper(wrapper):
+        call_command(
+            "simulate",
+            men=args.men,
+            days=30,
+            seed=args.seed,
+            effect=0.3,
+            out=data / "out",
+            no_progress=True,
+            stdout=open(os.devnull, "w"),  # noqa: SIM115
+        )
+    print(f"men={args.men} statements={sum(counts.values())}")
+    for site, count in counts.most_common(args.top):
+        print(f"{count:8d}  {site}")
+
+
+def _site() -> str:
+    for frame in reversed(traceback.extract_stack(limit=40)[:-2]):
+        name = frame.filename
+        if "/patas/" in name and not name.endswith(CARRIERS) and "benchmarks" not in name:
+            return f"{name.split('/patas/')[-1]}:{frame.lineno} {frame.name}"
+    return "(outside patas)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
