@@ -25,6 +25,7 @@ from django.db import transaction
 
 from patas.core import clock
 from patas.core.fastinsert import insert_rows
+from patas.core.prepared import Prepared
 from patas.messaging.models import StatusEvent
 from patas.participants.actions import Sender, find_or_create_many
 from patas.whatsapp import inbound_rows, numbers
@@ -93,6 +94,12 @@ def store_many(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[IngestResult]
     ]
 
 
+# Once per webhook delivery with statuses: compiled once per list size (core.prepared).
+_STATUSES_SEEN = Prepared(
+    lambda wamids: StatusEvent.objects.filter(wamid__in=wamids).values_list("wamid", "status")
+)
+
+
 def _plan(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[_Plan]:
     wamids = {m.wamid for _, parsed in deliveries for m in parsed.messages}
     seen: set[Any] = set()
@@ -100,9 +107,7 @@ def _plan(deliveries: Sequence[tuple[bytes, Parsed]]) -> list[_Plan]:
         seen.update(inbound_rows.stored_wamids(sorted(wamids)))
     status_wamids = {s.wamid for _, parsed in deliveries for s in parsed.statuses}
     if status_wamids:
-        seen.update(
-            StatusEvent.objects.filter(wamid__in=status_wamids).values_list("wamid", "status")
-        )
+        seen.update(_STATUSES_SEEN(wamids=sorted(status_wamids)))
     plans = []
     for body, parsed in deliveries:
         plan = _Plan(body, parsed)
