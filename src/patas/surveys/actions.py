@@ -308,10 +308,11 @@ def close_stale_sessions(now: datetime, idle: timedelta) -> int:
     """Time out open sessions idle for longer than `idle`: set-based, one UPDATE per table."""
     total = 0
     for model, stale in ((SurveySession, _STALE_CHATS), (PartnerSurveySession, _STALE_CALLS)):
+        ids = [str(pk) for (pk,) in stale(before=now - idle)]
+        if not ids:
+            continue  # the usual answer: no transaction opened for it
         with transaction.atomic():
-            ids = [str(pk) for (pk,) in stale(before=now - idle)]
-            if not ids:
-                continue
+            # Only those still open: one may have been answered since the look.
             model.objects.filter(pk__in=ids, status=Status.OPEN).update(
                 status=Status.TIMED_OUT, ended_at=now
             )

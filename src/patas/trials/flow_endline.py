@@ -155,6 +155,8 @@ def _send_invitations(
     verb: str,
 ) -> int:
     """Invite one chunk of the `due` men to the endline, stamp `stamp` on them, audit as one."""
+    if not due():
+        return 0  # the usual answer (every few minutes): no transaction opened for it
     with transaction.atomic():
         rows = [dict(zip(DUE_FIELDS, row, strict=True)) for row in due()]
         if not rows:
