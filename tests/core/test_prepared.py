@@ -87,6 +87,9 @@ def test_one_build_per_shape(vclock):
     prepared(men=[men[0].pk], status="sent")
     prepared(men=[men[4].pk, men[4].pk, None], status="sent")  # one distinct man
     assert builds == [2, 1]  # one compile per distinct length, whatever the values
+    assert prepared(men={men[5].pk, None}, status="sent") == list(  # a set, None among them
+        Message.objects.filter(participant=men[5], status="sent").values_list("id")
+    )
     # Lists are compiled at the next power of two, padded with their last value.
     three = prepared(men=[m.pk for m in men[:3]], status="queued")
     four = prepared(men=[m.pk for m in men[:4]], status="queued")

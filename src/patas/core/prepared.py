@@ -103,7 +103,7 @@ class Prepared:
 
     def _compile(self, args: dict[str, Any]) -> _Compiled:
         connection = connections[self.using]
-        stand_ins = _Stand_ins()
+        stand_ins = _StandIns()
         fake = {
             name: value if name in self.shape else stand_ins.replace(name, value)
             for name, value in args.items()
@@ -128,7 +128,7 @@ class Prepared:
         return _Compiled(sql, slots, tuple(params), converters)
 
 
-class _Stand_ins:
+class _StandIns:
     """Distinct stand-in values, and which argument each one stands for."""
 
     def __init__(self) -> None:
@@ -199,8 +199,8 @@ def _normalise(value: Any) -> Any:
         return value.value
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return list(dict.fromkeys(_normalise(item) for item in value if item is not None))
-    if isinstance(value, set | frozenset):
-        return _normalise(sorted(value))
+    if isinstance(value, set | frozenset):  # sorted: the same set binds the same way
+        return _normalise(sorted(item for item in value if item is not None))
     return value
 
 
