@@ -268,8 +268,7 @@ def randomise_overdue(now: datetime, limit: int = 500) -> int:
         return 0
     members = TrialMember.objects.in_bulk(ids)
     done = 0
-    for member in (
-        members[pk] for pk in ids if pk in members
-    ):  # sequential blocks: each man takes the next slot of his stratum
+    # Sequential blocks: each man takes the next slot of his stratum, in the order due.
+    for member in (members[pk] for pk in ids if pk in members):
         done += randomise(member) is not None
     return done
