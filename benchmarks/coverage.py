@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,8 +33,25 @@ from scipy import stats
 TRIAL_COLUMNS = ["family", "outcome", "estimate", "std_error", "ci_low", "ci_high", "n"]
 
 
+class _SeedSink:
+    """Appends each finished seed's rows to one CSV (header once), safe across worker threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.lock = path, threading.Lock()
+
+    def keep(self, rows: pd.DataFrame | None) -> pd.DataFrame | None:
+        if rows is not None and len(rows):
+            with self.lock:
+                header = not self.path.exists() or self.path.stat().st_size == 0
+                rows.to_csv(self.path, mode="a", header=header, index=False)
+        return rows
+
+
 def main() -> None:
     args = _arguments()
+    if args.combine:
+        _combine(args)
+        return
     out = Path(args.out or tempfile.mkdtemp(prefix="cov-results-", dir=args.tmp))
     out.mkdir(parents=True, exist_ok=True)
     started, load_before = time.perf_counter(), os.getloadavg()
@@ -44,12 +62,14 @@ def main() -> None:
         print(f"  {row.family:9} {row.outcome:20} {row.truth:+.4f} (MC SE {row.mc_se:.4f})")
     sys.stdout.flush()
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    # Each seed's rows are appended as soon as it ends, so a run stopped part-way (or one
+    # session of a longer campaign) keeps what it measured; --combine summarises such files.
+    sink = _SeedSink(out / "per-seed.csv")
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(lambda seed: _run_seed(seed, args, truth), seeds))
+        runs = list(pool.map(lambda seed: sink.keep(_run_seed(seed, args, truth)), seeds))
     rows = pd.concat([r for r in runs if r is not None and len(r)], ignore_index=True)
     summary = _summarise(rows, truth) if len(rows) else pd.DataFrame()
     _print_summary(summary, args, runs)
-    rows.to_csv(out / "per-seed.csv", index=False)
     report = {
         "args": vars(args),
         "seeds_failed": [s for s, r in zip(seeds, runs, strict=True) if r is None or not len(r)],
@@ -76,6 +96,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--out", default=None, help="where per-seed.csv and coverage.json go")
     parser.add_argument("--tmp", default="/tmp", help="parent of the per-seed data dirs")
     parser.add_argument("--keep", action="store_true", help="keep each seed's data dir")
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="CSV",
+        help="summarise per-seed.csv files of earlier runs (same men, days, effect) and exit",
+    )
     return parser.parse_args()
 
 
@@ -115,6 +141,7 @@ def _run_seed(seed: int, args: argparse.Namespace, truth: pd.DataFrame) -> pd.Da
         return None
     rows = _compare(pd.read_csv(estimates), truth)
     rows.insert(0, "seed", seed)
+    rows["men"], rows["days"], rows["effect"] = args.men, args.days, args.effect
     rows["wall_seconds"], rows["cpu_seconds"] = round(wall, 1), round(cpu, 1)
     rows["load_average"] = round(os.getloadavg()[0], 1)
     if not args.keep:
@@ -157,6 +184,27 @@ def _print_seed(seed: int, rows: pd.DataFrame) -> None:
         f"load {first.load_average}  {shown}",
         flush=True,
     )
+
+
+def _combine(args: argparse.Namespace) -> None:
+    """One summary over several runs' per-seed rows; a seed found twice counts once (the last)."""
+    rows = pd.concat([pd.read_csv(path) for path in args.combine], ignore_index=True)
+    rows = rows.drop_duplicates(subset=["seed", "outcome"], keep="last")
+    for setting in ("men", "days", "effect"):
+        if setting in rows and rows[setting].nunique() > 1:
+            raise SystemExit(
+                f"the files mix runs of different --{setting}: {rows[setting].unique()}"
+            )
+        if setting in rows:
+            setattr(args, setting, rows[setting].iloc[0])
+    truth = rows.groupby("outcome", as_index=False).first()[["family", "outcome", "truth"]]
+    truth = truth.assign(order=truth.family.map(_FAMILY_ORDER)).sort_values(["order", "outcome"])
+    seeds = sorted(rows.seed.unique())
+    print(f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]}) from {len(args.combine)} file(s)")
+    _print_summary(_summarise(rows, truth), args, [rows[rows.seed == s] for s in seeds])
+
+
+_FAMILY_ORDER = {"primary": 0, "secondary": 1}
 
 
 def _summarise(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
