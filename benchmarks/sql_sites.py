@@ -5,10 +5,12 @@
 Runs `patas simulate` in process on a fresh SQLite data dir with a Django execute wrapper that
 records, for every statement, the innermost frame in patas code (outside the few helpers that
 only carry statements for others). Prints the total, then the busiest lines with how many
-statements each issued. A line that issues about one statement per tick (1,300-1,500 in a
-30-day run) is a look the worker repeats; one that grows with the men is per-message work.
-The wrapper's stack walk slows the run by about a third: use it to find statements, and
-`benchmarks/simulate.py` to time them. Not run in CI.
+statements each issued, and how many of those Django's query compiler built (the costly kind;
+the rest are plain SQL or went through `core.prepared` or `core.fastinsert`). A line that
+issues about one statement per tick (1,300-1,500 in a 30-day run) is a look the worker
+repeats; one that grows with the men is per-message work. The wrapper's stack walk slows the
+run by about a third: use it to find statements, and `benchmarks/simulate.py` to time them.
+Not run in CI.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+COMPILER = "/django/db/models/sql/compiler.py"
 CARRIERS = ("/core/prepared.py", "/core/fastinsert.py", "/core/fastread.py")
 
 
@@ -42,9 +45,12 @@ def main() -> None:
     from django.db import connection
 
     counts: collections.Counter[str] = collections.Counter()
+    compiled: collections.Counter[str] = collections.Counter()
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        counts[_site()] += 1
+        site, by_orm = _site()
+        counts[site] += 1
+        compiled[site] += by_orm
         return execute(sql, params, many, context)
 
     call_command("migrate", verbosity=0)
@@ -59,17 +65,21 @@ def main() -> None:
             no_progress=True,
             stdout=open(os.devnull, "w"),  # noqa: SIM115
         )
-    print(f"men={args.men} statements={sum(counts.values())}")
+    print(f"men={args.men} statements={sum(counts.values())} by the ORM={compiled.total()}")
+    print(f"{'all':>8} {'ORM':>8}  site")
     for site, count in counts.most_common(args.top):
-        print(f"{count:8d}  {site}")
+        print(f"{count:8d} {compiled[site]:8d}  {site}")
 
 
-def _site() -> str:
-    for frame in reversed(traceback.extract_stack(limit=40)[:-2]):
+def _site() -> tuple[str, bool]:
+    """The innermost patas line, and whether Django's query compiler built the statement."""
+    stack = traceback.extract_stack(limit=60)[:-2]
+    by_orm = any(frame.filename.endswith(COMPILER) for frame in stack)
+    for frame in reversed(stack):
         name = frame.filename
         if "/patas/" in name and not name.endswith(CARRIERS) and "benchmarks" not in name:
-            return f"{name.split('/patas/')[-1]}:{frame.lineno} {frame.name}"
-    return "(outside patas)"
+            return f"{name.split('/patas/')[-1]}:{frame.lineno} {frame.name}", by_orm
+    return "(outside patas)", by_orm
 
 
 if __name__ == "__main__":
