@@ -23,6 +23,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import DateTimeField, Field, JSONField, Model, UUIDField
 
+from patas.core.sqltime import datetime_adapter
+
 
 def insert_rows(
     model: type[Model],
@@ -166,7 +168,7 @@ def _converter(f: Field) -> Callable[[Any], Any]:
     if isinstance(f, JSONField):
         return lambda v: None if v is None else json.dumps(v, cls=f.encoder)
     if isinstance(f, DateTimeField):
-        return connection.ops.adapt_datetimefield_value
+        return datetime_adapter(connection)
     if isinstance(f, UUIDField):
         return lambda v: f.get_db_prep_save(v, connection)
 

@@ -37,6 +37,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Field, Model, QuerySet
 
 from patas.core import fastread
+from patas.core.sqltime import datetime_adapter
 
 Slot = tuple[str, int | None, Callable[[Any], Any]]  # argument, index in a list, adapter
 SENTINEL_INT = 1_900_000_000  # inside a 32-bit integer field's range (Django checks ranges)
@@ -172,7 +173,7 @@ class _StandIns:
             return hit[0], hit[1], _same
         for (kind, stand_in), (name, index, _) in self.by_value.items():
             if kind is datetime and param == connection.ops.adapt_datetimefield_value(stand_in):
-                return name, index, _adapter(connection, "adapt_datetimefield_value")
+                return name, index, datetime_adapter(connection)
             if kind is date and param == connection.ops.adapt_datefield_value(stand_in):
                 return name, index, _adapter(connection, "adapt_datefield_value")
         return None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import transaction
 
 from patas.simulation.behaviour import ManState, Question
 from patas.simulation.population import SyntheticMan
@@ -216,33 +217,40 @@ class TrialFlow:
             man = self.sim.man_of_participant(session.partner.participant_id)
             if man is None or self.rng.random() > 0.8:  # she does not pick up today
                 continue
-            partner = session.partner
-            if not partner.consent_answer:  # the first call: the consent script
-                survey_actions.record_partner_consent(
-                    partner,
-                    version=self.sim.pack.program.intake.consent_version,
-                    accepted=bool(self.rng.random() < 0.95),
-                    actor=self.enumerator,
-                )
-            if partner.consent_answer != Partner.ConsentAnswer.ACCEPT:
-                survey_actions.abandon(session, reason="she declined", actor=self.enumerator)
-                continue
-            state = self.sim.states[man.phone]
-            role = "endline" if "endline" in session.form.form_id else "baseline"
-            for _ in range(200):
-                question = _question(session.form_id, session.state or {})
-                if question is None or session.status != "open":
-                    break
-                said = (
-                    ""
-                    if question.type == "note"
-                    else self.sim.behaviour.answer(man, state, question, role, self.rng)
-                )
-                text, reply = _as_entered(session.form_id, session.state or {}, said)
-                outcome = survey_actions.answer_partner(session, text, reply, actor=self.enumerator)
-                session.state = outcome.state  # what was saved: no re-read
-                if outcome.done:
-                    break
+            # One call, one commit: the console commits each entry (one request each); the
+            # simulated enumerator's entries run the same actions, each in its savepoint, and
+            # are committed when she hangs up. A commit costs more than the entry on SQLite.
+            with transaction.atomic():
+                self._call(session, man)
+
+    def _call(self, session: PartnerSurveySession, man: SyntheticMan) -> None:
+        partner = session.partner
+        if not partner.consent_answer:  # the first call: the consent script
+            survey_actions.record_partner_consent(
+                partner,
+                version=self.sim.pack.program.intake.consent_version,
+                accepted=bool(self.rng.random() < 0.95),
+                actor=self.enumerator,
+            )
+        if partner.consent_answer != Partner.ConsentAnswer.ACCEPT:
+            survey_actions.abandon(session, reason="she declined", actor=self.enumerator)
+            return
+        state = self.sim.states[man.phone]
+        role = "endline" if "endline" in session.form.form_id else "baseline"
+        for _ in range(200):
+            question = _question(session.form_id, session.state or {})
+            if question is None or session.status != "open":
+                break
+            said = (
+                ""
+                if question.type == "note"
+                else self.sim.behaviour.answer(man, state, question, role, self.rng)
+            )
+            text, reply = _as_entered(session.form_id, session.state or {}, said)
+            outcome = survey_actions.answer_partner(session, text, reply, actor=self.enumerator)
+            session.state = outcome.state  # what was saved: no re-read
+            if outcome.done:
+                break
 
     def _learn_arms(self) -> None:
         from patas.trials.models import Assignment

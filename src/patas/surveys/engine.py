@@ -17,28 +17,51 @@ Answers = dict[str, str]
 
 
 def typed_values(form: Form, answers: Answers) -> dict[str, xpath.Value]:
-    values: dict[str, xpath.Value] = {}
-    for name, raw in answers.items():
-        if not form.has(name) or raw == "":
-            values[name] = raw
-            continue
-        kind = form.question(name).type
-        if kind in {"integer", "decimal"}:
-            values[name] = xpath.to_number(raw)
-        elif kind == "date":
-            try:
-                values[name] = date.fromisoformat(raw)
-            except ValueError:
-                values[name] = raw
-        else:
-            values[name] = raw
-    return values
+    return {name: typed_value(form, name, raw) for name, raw in answers.items()}
+
+
+def typed_value(form: Form, name: str, raw: str) -> xpath.Value:
+    """One answer as expressions see it: numbers and dates typed, everything else as given."""
+    if raw == "" or not form.has(name):
+        return raw
+    kind = form.question(name).type
+    if kind in {"integer", "decimal"}:
+        return xpath.to_number(raw)
+    if kind == "date":
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            return raw
+    return raw
 
 
 def context(
     form: Form, answers: Answers, now: datetime, tz: tzinfo = UTC, current: xpath.Value = ""
 ) -> xpath.Context:
     return xpath.Context(values=typed_values(form, answers), current=current, now=now, tz=tz)
+
+
+class _Walk:
+    """Answers and their typed context, changed together as a walk through the form sets and
+    clears them: the context is built once per walk, not once per question (a 40-question
+    survey walked to the end re-typed every answer 40 times)."""
+
+    def __init__(self, form: Form, answers: Answers, now: datetime, tz: tzinfo) -> None:
+        self.form, self.answers = form, dict(answers)
+        self.ctx = context(form, self.answers, now, tz)
+
+    def relevant(self, q: Question) -> bool:
+        return is_relevant(q, self.ctx)
+
+    def clear(self, name: str) -> None:
+        self.answers.pop(name, None)
+        self.ctx.values.pop(name, None)
+
+    def calculate(self, q: Question) -> None:
+        assert q.calculation is not None
+        raw = xpath.to_string(xpath.evaluate(q.calculation, self.ctx))
+        self.answers[q.name] = raw
+        self.ctx.values[q.name] = typed_value(self.form, q.name, raw)
 
 
 def is_relevant(q: Question, ctx: xpath.Context) -> bool:
@@ -60,45 +83,42 @@ def advance(form: Form, answers: Answers, start: int, now: datetime, tz: tzinfo 
     Calculates are all recomputed first (ODK keeps them up to date whatever the position), and
     answers of questions that are not relevant are cleared as they are passed, as ODK does.
     """
-    answers = recalculate(form, answers, now, tz)
+    walk = _Walk(form, recalculate(form, answers, now, tz), now, tz)
     notes: list[int] = []
     for index in range(start, len(form.questions)):
         q = form.questions[index]
-        ctx = context(form, answers, now, tz)
-        if not is_relevant(q, ctx):
-            answers.pop(q.name, None)
+        if not walk.relevant(q):
+            walk.clear(q.name)
             continue
         if q.type == "calculate" and q.calculation is not None:
-            answers[q.name] = xpath.to_string(xpath.evaluate(q.calculation, ctx))
+            walk.calculate(q)
         elif q.type == "note":
             notes.append(index)
         elif q.answered:
-            return Stop(index, tuple(notes), answers)
-    return Stop(None, tuple(notes), answers)
+            return Stop(index, tuple(notes), walk.answers)
+    return Stop(None, tuple(notes), walk.answers)
 
 
 def recalculate(form: Form, answers: Answers, now: datetime, tz: tzinfo = UTC) -> Answers:
-    answers = dict(answers)
+    walk = _Walk(form, answers, now, tz)
     for q in form.questions:
         if q.type == "calculate" and q.calculation is not None:
-            ctx = context(form, answers, now, tz)
-            if is_relevant(q, ctx):
-                answers[q.name] = xpath.to_string(xpath.evaluate(q.calculation, ctx))
+            if walk.relevant(q):
+                walk.calculate(q)
             else:
-                answers.pop(q.name, None)
-    return answers
+                walk.clear(q.name)
+    return walk.answers
 
 
 def finalize(form: Form, answers: Answers, now: datetime, tz: tzinfo = UTC) -> Answers:
     """The submitted answers: calculates recomputed in order, non-relevant answers cleared."""
-    answers = dict(answers)
+    walk = _Walk(form, answers, now, tz)
     for q in form.questions:
-        ctx = context(form, answers, now, tz)
-        if not is_relevant(q, ctx):
-            answers.pop(q.name, None)
+        if not walk.relevant(q):
+            walk.clear(q.name)
         elif q.type == "calculate" and q.calculation is not None:
-            answers[q.name] = xpath.to_string(xpath.evaluate(q.calculation, ctx))
-    return answers
+            walk.calculate(q)
+    return walk.answers
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 
+from patas.core.sqltime import datetime_adapter
 from patas.messaging.models import Message, StatusEvent
 from patas.whatsapp.parse import StatusUpdate
 
@@ -79,12 +80,13 @@ def _update(batch: Sequence[StatusUpdate]) -> None:
     table = Message._meta.db_table
     values = ", ".join([_row()] * len(batch))
     params: list[Any] = []
+    at = datetime_adapter(connection)
     for s in batch:
         error = s.errors[0] if s.errors and s.status == "failed" else None
         params += [
             s.wamid,
             s.status,
-            connection.ops.adapt_datetimefield_value(s.timestamp),
+            at(s.timestamp),
             s.pricing_category[:30] or None,
             s.billable,
             error.code if error else None,
