@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 import yaml
-from django.db.models import Min
 
 from patas.core import clock
 from patas.core.crypto import lookup_hash
+from patas.core.prepared import Prepared
 from patas.messaging.models import Message
 from patas.participants.models import IntakeSession, Participant
 from patas.programs.models import Enrolment
@@ -68,6 +68,23 @@ class Counters:
         now = time.process_time()
         self.cpu[phase] = self.cpu.get(phase, 0.0) + now - since
         return now
+
+
+# Asked every tick: compiled once (core.prepared).
+_NEXT_DUE = Prepared(
+    lambda: (
+        Message.objects.filter(status=Message.Status.QUEUED, due_at__isnull=False)
+        .order_by("due_at")
+        .values_list("due_at")[:1]
+    )
+)
+_NEXT_WAKE = Prepared(
+    lambda: (
+        Enrolment.objects.filter(status=Enrolment.Status.ENROLLED, next_wake_at__isnull=False)
+        .order_by("next_wake_at")
+        .values_list("next_wake_at")[:1]
+    )
+)
 
 
 class Simulation:
@@ -224,9 +241,6 @@ class Simulation:
         candidates = [now + MAX_STEP]
         if self.queue:
             candidates.append(self.queue[0][0])
-        due = Message.objects.filter(status=Message.Status.QUEUED).aggregate(t=Min("due_at"))["t"]
-        wake = Enrolment.objects.filter(status=Enrolment.Status.ENROLLED).aggregate(
-            t=Min("next_wake_at")
-        )["t"]
-        candidates += [t for t in (due, wake) if t is not None]
+        for rows in (_NEXT_DUE(), _NEXT_WAKE()):  # the earliest queued row and wake, if any
+            candidates += [t for (t,) in rows]
         return max(min(candidates), now + MIN_STEP)

@@ -16,6 +16,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from patas.core.prepared import Prepared
+from patas.participants.models import Consent
 from patas.simulation.behaviour import ManState, Question
 from patas.simulation.population import SyntheticMan
 from patas.surveys import actions as survey_actions
@@ -23,6 +25,7 @@ from patas.surveys import phone
 from patas.surveys.form import Form
 from patas.surveys.form import Question as FormQuestion
 from patas.surveys.models import Partner, PartnerSurveySession, SurveySession
+from patas.trials.models import Assignment
 
 if TYPE_CHECKING:
     from patas.simulation.runner import Simulation
@@ -175,6 +178,24 @@ def current_questions(participant_ids: Iterable[int]) -> dict[int, tuple[Questio
     return out
 
 
+# The simulated staff look every tick and usually find nothing new: compiled once.
+_NEW_CONSENTS = Prepared(
+    lambda after: Consent.objects.filter(
+        id__gt=after, answer="accept", subject="participant"
+    ).values_list("id", "participant_id")
+)
+_ANY_OPEN_CALL = Prepared(
+    lambda: PartnerSurveySession.objects.filter(status="open").values_list("pk")[:1]
+)
+_NEW_ASSIGNMENTS = Prepared(
+    lambda after: (
+        Assignment.objects.filter(id__gt=after)
+        .exclude(participant_id=None)
+        .values_list("id", "participant_id", "arm")
+    )
+)
+
+
 class TrialFlow:
     """Simulated staff: record partners' numbers, and call partners to survey them."""
 
@@ -191,14 +212,7 @@ class TrialFlow:
         self._learn_arms()
 
     def _record_partners(self) -> None:
-        from patas.participants.models import Consent
-
-        consented = list(
-            Consent.objects.filter(
-                id__gt=self.consents_seen, answer="accept", subject="participant"
-            ).values_list("id", "participant_id")
-        )
-        for consent_id, pid in consented:
+        for consent_id, pid in _NEW_CONSENTS(after=self.consents_seen):
             self.consents_seen = max(self.consents_seen, consent_id)
             man = self.sim.man_of_participant(pid)
             if man is None or Partner.objects.filter(participant_id=pid).exists():
@@ -208,6 +222,8 @@ class TrialFlow:
             )
 
     def _call_partners(self) -> None:
+        if not _ANY_OPEN_CALL():  # most ticks: nobody to call
+            return
         sessions = (
             PartnerSurveySession.objects.filter(status="open")
             .select_related("partner")
@@ -253,14 +269,7 @@ class TrialFlow:
                 break
 
     def _learn_arms(self) -> None:
-        from patas.trials.models import Assignment
-
-        fresh = (
-            Assignment.objects.filter(id__gt=self.assignments_seen)
-            .exclude(participant_id=None)
-            .values_list("id", "participant_id", "arm")
-        )
-        for assignment_id, pid, arm in fresh:
+        for assignment_id, pid, arm in _NEW_ASSIGNMENTS(after=self.assignments_seen):
             self.assignments_seen = max(self.assignments_seen, assignment_id)
             man = self.sim.man_of_participant(pid)
             if man is not None and self.sim.states[man.phone].treated is None:
