@@ -9,10 +9,10 @@ from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import F
 
-from patas.core.prepared import Prepared, PreparedError, save_fields
+from patas.core.prepared import Prepared, PreparedError, PreparedUpdate, save_fields
 from patas.messaging.models import Message
 from patas.participants.models import Participant
 
@@ -195,3 +195,39 @@ def test_save_fields_writes_what_save_writes(vclock):
         save_fields(gone, ("status",))
     with pytest.raises(PreparedError, match="plain columns"):
         save_fields(message, ("id",))  # the key is what the row is found by
+
+
+def _state():
+    return list(Message.objects.order_by("id").values_list("id", "status", "due_at", "route"))
+
+
+def test_a_prepared_update_changes_what_the_orms_update_changes(vclock):
+    """Same rows, same values, same count as `queryset.update()`, for any arguments; each
+    compared on the same data (one run rolled back before the other)."""
+    men = some_messages(vclock)
+
+    def build(men, status, due, route, at):
+        chosen = Message.objects.filter(participant_id__in=men, status=status, due_at__lte=due)
+        return chosen, {"status": Message.Status.CANCELLED, "route": route, "routed_at": at}
+
+    prepared = PreparedUpdate(build)
+    rng = random.Random(4)
+    counts: list[int] = []
+    for _ in range(25):
+        args = {
+            "men": rng.sample([m.pk for m in men], rng.randint(1, 5)) + [None],
+            "status": rng.choice(STATUSES),
+            "due": (vclock.now() + timedelta(minutes=rng.randint(-60, 60))).astimezone(LIMA),
+            "route": rng.choice(["program", "group", ""]),
+            "at": vclock.now() + timedelta(seconds=rng.randint(0, 9999), microseconds=3),
+        }
+        outcomes = []
+        for run in (prepared, lambda **a: (lambda q, v: q.update(**v))(*build(**a))):
+            with transaction.atomic():
+                count = run(**args)
+                outcomes.append((count, _state(), list(Message.objects.values_list("routed_at"))))
+                transaction.set_rollback(True)
+        assert outcomes[0] == outcomes[1]
+        counts.append(outcomes[0][0])
+    assert max(counts) > 1 and min(counts) == 0  # both kinds of case were compared
+    assert prepared(men=[], status="sent", due=vclock.now(), route="", at=vclock.now()) == 0

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 
 from patas.core import clock
 from patas.core.models import JobLease
+from patas.core.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +111,19 @@ def release(name: str, holder: str, next_run_at: datetime | None, error: str = "
     )
 
 
+# Every tick: compiled once (core.prepared).
+_NEXT_RUNS = Prepared(
+    lambda names: JobLease.objects.filter(name__in=names).values_list("name", "next_run_at")
+)
+
+
 def due_jobs(now: datetime) -> list[Job]:
     """Jobs that may be due, read in one query (the lease UPDATE still decides who runs them).
 
     A job whose lease row does not exist yet (first run, or a test's rollback) gets it here.
     """
     registry = discover()
-    next_runs = dict(
-        JobLease.objects.filter(name__in=list(registry)).values_list("name", "next_run_at")
-    )
+    next_runs = dict(_NEXT_RUNS(names=list(registry)))
     missing = [name for name in registry if name not in next_runs]
     if missing:
         JobLease.objects.bulk_create(

@@ -34,7 +34,8 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model
+from django.db.models.sql import UpdateQuery
 
 from patas.core import fastread
 from patas.core.sqltime import datetime_adapter
@@ -63,7 +64,7 @@ class _Compiled:
 class Prepared:
     def __init__(
         self,
-        build: Callable[..., QuerySet[Any, Any]],
+        build: Callable[..., Any],  # a values queryset (an update: it and the values)
         *,
         shape: tuple[str, ...] = (),
         using: str = DEFAULT_DB_ALIAS,
@@ -74,6 +75,23 @@ class Prepared:
         self._compiled: dict[tuple[Any, ...], _Compiled] = {}
 
     def __call__(self, **args: Any) -> list[tuple[Any, ...]]:
+        bound = self._bind(args)
+        if bound is None:
+            return []
+        compiled, params = bound
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and connection.timezone_name == "UTC":
+                fastread.use_c_timestamps(cursor)
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if not compiled.converters:
+            return [tuple(row) for row in rows]
+        return [_convert(row, compiled.converters, connection) for row in rows]
+
+    def _bind(self, args: dict[str, Any]) -> tuple[_Compiled, list[Any]] | None:
+        """The compiled form for these arguments' shape, and its parameters (None: no query
+        can match, as for an empty `__in` list)."""
         args = {name: _normalise(value) for name, value in args.items()}
         key = tuple(
             sorted(
@@ -87,20 +105,12 @@ class Prepared:
                 self._compiled.clear()
             compiled = self._compiled[key] = self._compile(args)
         if compiled.empty:
-            return []
+            return None
         params = [
             constant if slot is None else slot[2](_value(args, slot))
             for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
         ]
-        connection = connections[self.using]
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql" and connection.timezone_name == "UTC":
-                fastread.use_c_timestamps(cursor)
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        if not compiled.converters:
-            return [tuple(row) for row in rows]
-        return [_convert(row, compiled.converters, connection) for row in rows]
+        return compiled, params
 
     def _compile(self, args: dict[str, Any]) -> _Compiled:
         connection = connections[self.using]
@@ -109,8 +119,7 @@ class Prepared:
             name: value if name in self.shape else stand_ins.replace(name, value)
             for name, value in args.items()
         }
-        queryset = self.build(**fake)
-        compiler = queryset.query.get_compiler(using=self.using)
+        compiler = self._compiler(self.build(**fake))
         try:
             sql, params = compiler.as_sql()
         except EmptyResultSet:
@@ -124,9 +133,42 @@ class Prepared:
                 "unchanged (a lookup that transforms it, or a list not used with __in?); "
                 "use the ORM here"
             )
+        if not getattr(compiler, "select", None):
+            return _Compiled(sql, slots, tuple(params), ())
         fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
         converters = tuple(compiler.get_converters(fields).items())
         return _Compiled(sql, slots, tuple(params), converters)
+
+    def _compiler(self, built: Any) -> Any:
+        return built.query.get_compiler(using=self.using)
+
+
+class PreparedUpdate(Prepared):
+    """`queryset.update(**values)` compiled once per shape, the same way: the builder returns
+    the queryset and the values, from its arguments only. Calling it returns the rows updated.
+
+        _mark = PreparedUpdate(
+            lambda ids, at: (Message.objects.filter(pk__in=ids), {"routed_at": at})
+        )
+        _mark(ids=[3, 5], at=clock.now())   # 2
+    """
+
+    def __call__(self, **args: Any) -> int:  # type: ignore[override]
+        bound = self._bind(args)
+        if bound is None:
+            return 0
+        compiled, params = bound
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            return int(cursor.rowcount)
+
+    def _compiler(self, built: Any) -> Any:
+        queryset, values = built
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        if query.related_updates:
+            raise PreparedError("prepared update: only fields of the model itself")
+        return query.get_compiler(using=self.using)
 
 
 class _StandIns:

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from patas.core import audit, clock
-from patas.core.prepared import Prepared
+from patas.core.prepared import Prepared, PreparedUpdate
 from patas.messaging import personalise
 from patas.messaging.models import Message
 from patas.participants.models import SERVICE_WINDOW, Participant
@@ -133,6 +133,12 @@ def _candidates(now: datetime, skip_bulk: bool, number: str, limit: int) -> Any:
 # Every claim, many times a second in production: compiled once per number (core.prepared).
 _CANDIDATES = Prepared(_candidates, shape=("skip_bulk", "number", "limit"))
 _PHONES = Prepared(lambda men: Participant.objects.filter(id__in=men).values_list("id", "phone"))
+_LEASE = PreparedUpdate(
+    lambda ids, until, holder: (
+        Message.objects.filter(id__in=ids, status=Message.Status.QUEUED),
+        {"status": Message.Status.SENDING, "lease_until": until, "leased_by": holder},
+    )
+)
 
 
 def claim_batch(
@@ -157,9 +163,7 @@ def claim_batch(
         phones = dict(_PHONES(men={r["participant_id"] for r in rows}))
         send, verdicts = partition(rows, phones, now)
         send = with_first_names(send)
-        Message.objects.filter(id__in=[c.id for c in send], status=Message.Status.QUEUED).update(
-            status=Message.Status.SENDING, lease_until=now + lease, leased_by=holder
-        )
+        _LEASE(ids=[c.id for c in send], until=now + lease, holder=holder)
         _apply_verdicts(verdicts, now)
     return send
 

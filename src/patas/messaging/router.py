@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from patas.core import clock
-from patas.core.prepared import Prepared, save_fields
+from patas.core.prepared import Prepared, PreparedUpdate, save_fields
 from patas.messaging.models import Message
 from patas.participants.models import Participant
 
@@ -133,6 +133,9 @@ def _unrouted(ids: list[int]) -> QuerySet[Message, Any]:
 
 # Taken for every message or batch routed: compiled once per list size (core.prepared).
 _UNROUTED = Prepared(_unrouted)
+_MARK_ROUTED = PreparedUpdate(
+    lambda ids, at, route: (Message.objects.filter(pk__in=ids), {"routed_at": at, "route": route})
+)
 
 
 def route(message: Message, skip: Collection[str] = ()) -> str:
@@ -267,7 +270,7 @@ def _route_batch(name: str, handler: Batch, inbounds: list[Inbound]) -> set[int]
             ids = [inbound.message.pk for inbound in inbounds]
             free = {pk for (pk,) in _UNROUTED(ids=ids)}  # another worker may hold some
             taken = set(handler([i for i in inbounds if i.message.pk in free])) & free
-            Message.objects.filter(pk__in=taken).update(routed_at=clock.now(), route=name)
+            _MARK_ROUTED(ids=taken, at=clock.now(), route=name)
     except Exception:  # the batch is undone; its messages go through the chain one by one
         log.exception("step %s could not route its batch; routing one by one", name)
         return set()

@@ -78,6 +78,18 @@ _NEXT_DUE = Prepared(
         .values_list("due_at")[:1]
     )
 )
+_ASKED = Prepared(
+    lambda wamids: (
+        Message.objects.filter(wamid__in=wamids)
+        .order_by("id")
+        .values_list("wamid", "purpose", "participant_id")
+    )
+)
+_INTAKE_STEPS = Prepared(
+    lambda men: IntakeSession.objects.filter(participant_id__in=men).values_list(
+        "participant_id", "step"
+    )
+)
 _NEXT_WAKE = Prepared(
     lambda: (
         Enrolment.objects.filter(status=Enrolment.Status.ENROLLED, next_wake_at__isnull=False)
@@ -186,17 +198,9 @@ class Simulation:
 
     def _contexts(self, fresh: list[dict[str, Any]]) -> dict[str, Context]:
         """What each message asked, read from the database in a few set-based queries."""
-        rows = list(
-            Message.objects.filter(wamid__in=[r["wamid"] for r in fresh])
-            .order_by("id")
-            .values_list("wamid", "purpose", "participant_id")
-        )
+        rows = _ASKED(wamids=[r["wamid"] for r in fresh])
         intake_ids = {pid for _, purpose, pid in rows if purpose == Message.Purpose.INTAKE}
-        steps = dict(
-            IntakeSession.objects.filter(participant_id__in=intake_ids).values_list(
-                "participant_id", "step"
-            )
-        )
+        steps = dict(_INTAKE_STEPS(men=intake_ids))
         survey_ids = {pid for _, purpose, pid in rows if purpose == Message.Purpose.SURVEY}
         questions = survey_side.current_questions(survey_ids)
         # A prompt often arrives as several messages (a note, then the question): he answers

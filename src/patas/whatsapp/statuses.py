@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 
+from patas.core.prepared import Prepared, PreparedUpdate
 from patas.core.sqltime import datetime_adapter
 from patas.messaging.models import Message, StatusEvent
 from patas.whatsapp.parse import StatusUpdate
@@ -48,7 +49,7 @@ def apply(statuses: Sequence[StatusUpdate]) -> set[str]:
         for start in range(0, len(round_), CHUNK):
             _update(round_[start : start + CHUNK])
     if matched:
-        StatusEvent.objects.filter(wamid__in=matched, applied=False).update(applied=True)
+        _MARK_APPLIED(wamids=matched)
     return matched
 
 
@@ -69,11 +70,19 @@ def _outbound_wamids(wamids: set[str]) -> set[str]:
     found: set[str] = set()
     names = sorted(wamids)
     for start in range(0, len(names), 900):  # SQLite's default 999-variable limit
-        rows = Message.objects.filter(
-            wamid__in=names[start : start + 900], direction=Message.Direction.OUT
-        ).values_list("wamid", flat=True)
-        found.update(str(wamid) for wamid in rows)
+        found.update(str(wamid) for (wamid,) in _OUTBOUND(wamids=names[start : start + 900]))
     return found
+
+
+# Once per webhook body: compiled once per list size (core.prepared).
+_OUTBOUND = Prepared(
+    lambda wamids: Message.objects.filter(
+        wamid__in=wamids, direction=Message.Direction.OUT
+    ).values_list("wamid")
+)
+_MARK_APPLIED = PreparedUpdate(
+    lambda wamids: (StatusEvent.objects.filter(wamid__in=wamids, applied=False), {"applied": True})
+)
 
 
 def _update(batch: Sequence[StatusUpdate]) -> None:
