@@ -152,3 +152,26 @@ def test_rounds_keep_each_message_in_its_order():
         [("a", "sent")],
         [("a", "failed")],
     ]
+
+
+def test_a_delivery_naming_more_messages_than_one_look_takes_applies_them_all(client, vclock):
+    """The outbound wamids are looked up in chunks (a SQLite older than 3.32 takes 999
+    parameters): 1,100 messages need three chunks, the last one short, and none is missed."""
+    man = Participant.objects.create(wa_user_id="PE.chunks")
+    Message.objects.bulk_create(
+        Message(
+            direction=Message.Direction.OUT,
+            participant=man,
+            type="text",
+            payload={},
+            status="sending",
+            wamid=f"wamid.chunk{i}",
+        )
+        for i in range(1100)
+    )
+    rng = random.Random(6)
+    delivered = [_status(f"wamid.chunk{i}", "delivered", BASE, rng) for i in range(1100)]
+    answer = post(client, _body([delivered])).json()
+    assert answer["statuses"] == 1100
+    assert Message.objects.filter(status="delivered", delivered_at__isnull=False).count() == 1100
+    assert StatusEvent.objects.filter(applied=True).count() == 1100

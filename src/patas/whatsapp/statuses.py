@@ -69,8 +69,10 @@ def rounds(statuses: Sequence[StatusUpdate]) -> list[list[StatusUpdate]]:
 def _outbound_wamids(wamids: set[str]) -> set[str]:
     found: set[str] = set()
     names = sorted(wamids)
-    for start in range(0, len(names), 900):  # SQLite's default 999-variable limit
-        found.update(str(wamid) for (wamid,) in _OUTBOUND(wamids=names[start : start + 900]))
+    # 512: `Prepared` pads a list to the next power of two, and a SQLite older than 3.32
+    # allows 999 parameters.
+    for start in range(0, len(names), 512):
+        found.update(str(wamid) for (wamid,) in _OUTBOUND(wamids=names[start : start + 512]))
     return found
 
 

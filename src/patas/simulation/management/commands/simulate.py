@@ -17,6 +17,7 @@ from rich.table import Table
 from patas.participants.models import Participant
 from patas.simulation import outputs
 from patas.simulation.runner import Options, Simulation
+from patas.trials.plan import PlanError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ def run_simulation(opts: dict[str, Any], *, progress: bool = True) -> outputs.Su
     outputs.write_dashboard(out, summary)
     try:
         outputs.write_trial_report(out, summary, opts["program"])
+    except PlanError as exc:  # expected with a few men (no variation in a stratum): one line
+        log.warning("no trial report: %s", exc)
+        summary.notes.append(f"trial report failed: {type(exc).__name__}: {exc}")
     except Exception as exc:  # the simulation's data stay usable: say what failed, go on
         log.exception("the trial report failed")
         summary.notes.append(f"trial report failed: {type(exc).__name__}: {exc}")
