@@ -115,21 +115,26 @@ def test_a_batch_ends_as_if_applied_one_by_one(client, vclock, monkeypatch, seed
     assert not StatusEvent.objects.get(wamid="wamid.nobody").applied
 
 
-def test_a_batch_costs_a_few_statements_not_one_per_status(
-    client, vclock, django_assert_max_num_queries
-):
-    man = Participant.objects.create(wa_user_id="PE.batch")
+def _sending(man: str, prefix: str, count: int) -> None:
+    """`count` outbound messages of one man, handed to Meta and waiting for their statuses."""
+    participant = Participant.objects.create(wa_user_id=man)
     Message.objects.bulk_create(
         Message(
             direction=Message.Direction.OUT,
-            participant=man,
+            participant=participant,
             type="text",
             payload={},
             status="sending",
-            wamid=f"wamid.many{i}",
+            wamid=f"{prefix}{i}",
         )
-        for i in range(150)
+        for i in range(count)
     )
+
+
+def test_a_batch_costs_a_few_statements_not_one_per_status(
+    client, vclock, django_assert_max_num_queries
+):
+    _sending("PE.batch", "wamid.many", 150)
     rng = random.Random(4)
     sent = [_status(f"wamid.many{i}", "sent", BASE, rng) for i in range(150)]
     read = [_status(f"wamid.many{i}", "read", BASE + 9, rng) for i in range(150)]
@@ -157,18 +162,7 @@ def test_rounds_keep_each_message_in_its_order():
 def test_a_delivery_naming_more_messages_than_one_look_takes_applies_them_all(client, vclock):
     """The outbound wamids are looked up in chunks (a SQLite older than 3.32 takes 999
     parameters): 1,100 messages need three chunks, the last one short, and none is missed."""
-    man = Participant.objects.create(wa_user_id="PE.chunks")
-    Message.objects.bulk_create(
-        Message(
-            direction=Message.Direction.OUT,
-            participant=man,
-            type="text",
-            payload={},
-            status="sending",
-            wamid=f"wamid.chunk{i}",
-        )
-        for i in range(1100)
-    )
+    _sending("PE.chunks", "wamid.chunk", 1100)
     rng = random.Random(6)
     delivered = [_status(f"wamid.chunk{i}", "delivered", BASE, rng) for i in range(1100)]
     answer = post(client, _body([delivered])).json()
