@@ -1,7 +1,7 @@
 """Datetimes as SQLite parameters, without Django's per-value detour (hot paths only).
 
 Django's SQLite `adapt_datetimefield_value` checks awareness, converts to the connection's
-time zone with `astimezone` and formats with `str`: about 12 µs a value under the profiler, and
+time zone with `astimezone` and formats with `str`: 12.3 µs a value (timeit; 4.5 µs here), and
 a 30-day simulation of the pilot's 1,355 men adapts 1.8 million of them (every outbound row,
 status and prepared look carries a few). With the connection in UTC, which patas always uses
 (settings: USE_TZ, no database TIME_ZONE), a UTC datetime only needs its tzinfo dropped: the
