@@ -44,7 +44,7 @@ def insert_rows(
         model, tuple(varying), tuple(fixed or ()), ignore_conflicts
     )
     head = [_constant(f, source, fixed or {}) for f, source in constants]
-    columns = [list(map(_converter(f), varying[key])) for f, key in keyed]
+    columns = [list(map(sqlite_converter(f), varying[key])) for f, key in keyed]
     # Table and column names come from the models; every value is a parameter.
     with connection.cursor() as cursor:
         cursor.executemany(sql, [[*head, *row] for row in zip(*columns, strict=True)])
@@ -162,7 +162,7 @@ def _plain_statement(
     return sql, keyed, constants
 
 
-def _converter(f: Field) -> Callable[[Any], Any]:
+def sqlite_converter(f: Field) -> Callable[[Any], Any]:
     """How one value of `f` goes to SQLite: plain values as they are, the rest as the field
     prepares them (datetimes to UTC text, JSON to text, UUIDs to hex)."""
     if isinstance(f, JSONField):

@@ -1,8 +1,9 @@
 """The engine's shell: Enrolment rows -> engine.State, and Decisions -> SQL, set-based.
 
 `apply_decisions` writes any number of decisions with a handful of statements: one bulk INSERT
-for the outbox, one for new days, and one UPDATE per distinct set of changes (a day's fan-out
-has few: men share the day number, the start time and their time zone's next wake).
+for the outbox, one for new days, one UPDATE per set of changes shared by many men (a day's
+fan-out has few: men share the day number, the start time and their time zone's next wake),
+and one `executemany` for the changes only a few men share.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db.models import BooleanField, F, Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
 from patas.core import audit
+from patas.core.rowupdate import Add, Row, update_each
 from patas.messaging.models import Message
 from patas.messaging.outbox import Outgoing
 from patas.participants.models import Participant
@@ -51,6 +53,10 @@ PARTICIPANT_FIELDS = (
 VALUE_FIELDS = ENROLMENT_FIELDS + PARTICIPANT_FIELDS
 CANCELLED_BY_ENGINE = (Message.Purpose.PROGRAM, Message.Purpose.REMINDER)
 CHUNK = 5000
+# A set of changes shared by at least this many men is one grouped UPDATE (a day's fan-out);
+# rarer ones go row by row in one `executemany` (`core.rowupdate`): a grouped UPDATE per man
+# costs an ORM compile each.
+SHARED = 8
 
 
 def state_from_row(row: dict[str, Any]) -> State:
@@ -157,9 +163,14 @@ def _cancel(participant_ids: list[int]) -> None:
 
 
 def _update_enrolments(decided: Sequence[tuple[State, Decision]]) -> None:
+    few: list[Row] = []
     for key, pks in _group((s.enrolment_id, d.changes) for s, d in decided).items():
+        if len(pks) < SHARED:
+            few += [((pk,), dict(key)) for pk in pks]
+            continue
         for ids in _chunks(pks):
             _among(Enrolment, ids).update(**dict(key))
+    update_each(Enrolment, few)
 
 
 def _write_days(decided: Sequence[tuple[State, Decision]], now: datetime) -> None:
@@ -176,12 +187,19 @@ def _write_days(decided: Sequence[tuple[State, Decision]], now: datetime) -> Non
     for s, d in decided:
         if d.day and d.day_changes and d.day != d.new_day:
             by_day[(d.day, tuple(sorted(d.day_changes.items())))].append(s.enrolment_id)
+    few: list[Row] = []
     for (day, key), pks in by_day.items():
         changes: dict[str, Any] = dict(key)
+        if len(pks) < SHARED:
+            if "reminders" in changes:
+                changes["reminders"] = Add(changes["reminders"])
+            few += [((pk, day), changes) for pk in pks]
+            continue
         if "reminders" in changes:
             changes["reminders"] = F("reminders") + changes["reminders"]
         for ids in _chunks(pks):
             _among(DayProgress, ids, "enrolment").filter(day=day).update(**changes)
+    update_each(DayProgress, few, keys=("enrolment", "day"))
 
 
 def _update_participants(decided: Sequence[tuple[State, Decision]]) -> None:
