@@ -92,9 +92,7 @@ def test_days_by_composite_key_with_additions_match_the_orms(vclock):
             with transaction.atomic():
                 if apply == "orm":
                     for pk, day, change in rows:
-                        values = {
-                            k: F(k) + v if k == "reminders" else v for k, v in change.items()
-                        }
+                        values = {k: F(k) + v if k == "reminders" else v for k, v in change.items()}
                         DayProgress.objects.filter(enrolment_id=pk, day=day).update(**values)
                 else:
                     given = [
