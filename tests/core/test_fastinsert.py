@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, connection
 
-from patas.core.fastinsert import insert_rows, insert_unnest
+from patas.core.fastinsert import insert_returning_ids, insert_rows, insert_unnest
 from patas.messaging.models import Message, StatusEvent
 from patas.participants.models import Participant
 from patas.whatsapp.models import WebhookEvent
@@ -45,6 +45,29 @@ def test_insert_rows_writes_what_the_orm_reads_back_on_either_database(vclock):
     with pytest.raises(IntegrityError):
         insert_rows(Message, message_columns(man, ["w.1"], vclock.now()), fixed)
     insert_rows(Message, {"wamid": []}, fixed)  # nothing to write: no statement, no error
+
+
+def test_returned_ids_name_the_rows_written_in_order(vclock):
+    WebhookEvent.objects.create(body=b"before", received_at=vclock.now())  # ids do not start at 1
+    bodies = [b"\x00first", b"second", "tercero \u00f1".encode()]
+    ids = insert_returning_ids(
+        WebhookEvent,
+        {
+            "body": bodies,
+            "received_at": [vclock.now() + timedelta(seconds=i) for i in range(3)],
+            "messages": [1, 0, 2],
+            "note": ["", "n", ""],
+        },
+        {"outcome": WebhookEvent.Outcome.PARSED},
+    )
+    assert len(ids) == 3 and ids == sorted(ids)
+    written = {e.pk: e for e in WebhookEvent.objects.filter(pk__in=ids)}
+    for i, pk in enumerate(ids):
+        event = written[pk]
+        assert bytes(event.body) == bodies[i] and event.messages == [1, 0, 2][i]
+        assert event.received_at == vclock.now() + timedelta(seconds=i)
+        assert (event.outcome, event.statuses) == (WebhookEvent.Outcome.PARSED, 0)
+    assert insert_returning_ids(WebhookEvent, {"body": []}) == []
 
 
 def test_insert_rows_fixed_values_and_per_call_defaults(vclock):

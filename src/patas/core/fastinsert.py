@@ -11,6 +11,8 @@ each, every other column is its default or a fixed value prepared once per call.
   statement run with `executemany` (SQLite's 999-parameter cap would cut a multi-row VALUES
   into ~30-row statements). Returns nothing: SQLite cannot say which rows of an executemany
   went in.
+- `insert_returning_ids` (either database): the same rows and their ids, for a few rows at a
+  time (SQLite runs the prepared statement once per row).
 """
 
 from __future__ import annotations
@@ -48,6 +50,29 @@ def insert_rows(
     # Table and column names come from the models; every value is a parameter.
     with connection.cursor() as cursor:
         cursor.executemany(sql, [[*head, *row] for row in zip(*columns, strict=True)])
+
+
+def insert_returning_ids(
+    model: type[Model], varying: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any] | None = None
+) -> list[int]:
+    """Insert one row per position of the `varying` columns; returns their ids, in order. On
+    PostgreSQL one `unnest` INSERT; on SQLite one prepared statement per row, each row's id
+    read from `lastrowid` (every SQLite version has it; `RETURNING` needs 3.35). Meant for a
+    few rows at a time: a webhook delivery's event row."""
+    if not varying or not len(next(iter(varying.values()))):
+        return []
+    if connection.vendor == "postgresql":
+        return insert_unnest(model, varying, fixed, returning="id")
+    sql, keyed, constants = _plain_statement(model, tuple(varying), tuple(fixed or ()), False)
+    head = [_constant(f, source, fixed or {}) for f, source in constants]
+    columns = [list(map(sqlite_converter(f), varying[key])) for f, key in keyed]
+    ids = []
+    # Table and column names come from the models; every value is a parameter.
+    with connection.cursor() as cursor:
+        for row in zip(*columns, strict=True):
+            cursor.execute(sql, [*head, *row])
+            ids.append(cursor.lastrowid)
+    return ids
 
 
 def insert_unnest(

@@ -6,7 +6,8 @@ Django's `bulk_create` cost about as much CPU as everything else the webhook doe
 it skips wamids already stored (`ON CONFLICT (wamid) DO NOTHING RETURNING wamid`), which is
 exact even when two web processes store the same wamid at once, and saves the SELECT that
 SQLite does first. On SQLite the messages go in with `insert_rows` (one executemany) and the
-events with `bulk_create` (their ids are needed, and there is one per delivery).
+events with `insert_returning_ids` (their ids are needed, and there is one per delivery: a
+prepared INSERT instead of `bulk_create`'s model instance and compiled query).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from patas.core.fastinsert import insert_rows, insert_unnest
+from patas.core.fastinsert import insert_returning_ids, insert_rows, insert_unnest
 from patas.messaging.models import Message
 from patas.whatsapp.models import WebhookEvent
 
@@ -33,13 +34,7 @@ def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
 
 def insert_events(rows: Sequence[dict[str, Any]]) -> list[int]:
     """WebhookEvent rows (field name -> value); returns their ids, in order."""
-    if connection.vendor != "postgresql":
-        return [event.pk for event in WebhookEvent.objects.bulk_create(map(_event, rows))]
-    return insert_unnest(WebhookEvent, _columns(rows), returning="id")
-
-
-def _event(row: dict[str, Any]) -> WebhookEvent:
-    return WebhookEvent(**row)
+    return insert_returning_ids(WebhookEvent, _columns(rows))
 
 
 def dedup_by_insert() -> bool:
