@@ -5,8 +5,10 @@
 Runs `patas simulate` in process on a fresh SQLite data dir with a Django execute wrapper that
 records, for every statement, the innermost frame in patas code (outside the few helpers that
 only carry statements for others). Prints the total, then the busiest lines with how many
-statements each issued, and how many of those Django's query compiler built (the costly kind;
-the rest are plain SQL or went through `core.prepared` or `core.fastinsert`). A line that
+statements each issued, how many of those Django's query compiler built (the costly kind;
+the rest are plain SQL or went through `core.prepared` or `core.fastinsert`), and the wall time
+spent running them below the ORM (the database's work and Django's cursor; `--sort time` lists
+the costliest lines first). A line that
 issues about one statement per tick (1,300-1,500 in a 30-day run) is a look the worker
 repeats; one that grows with the men is per-message work. The wrapper's stack walk slows the
 run by about a third: use it to find statements, and `benchmarks/simulate.py` to time them.
@@ -20,6 +22,7 @@ import collections
 import os
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,9 @@ def main() -> None:
     parser.add_argument("--men", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--top", type=int, default=60)
+    parser.add_argument(
+        "--sort", choices=("count", "time"), default="count", help="busiest lines by what"
+    )
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="patas-sql-"))
     os.environ.update(PATAS_DATA_DIR=str(data), PATAS_LOG_LEVEL="WARNING")
@@ -46,12 +52,17 @@ def main() -> None:
 
     counts: collections.Counter[str] = collections.Counter()
     compiled: collections.Counter[str] = collections.Counter()
+    seconds: collections.Counter[str] = collections.Counter()
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         site, by_orm = _site()
         counts[site] += 1
         compiled[site] += by_orm
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            seconds[site] += time.perf_counter() - started
 
     call_command("migrate", verbosity=0)
     with connection.execute_wrapper(wrapper):
@@ -65,10 +76,14 @@ def main() -> None:
             no_progress=True,
             stdout=open(os.devnull, "w"),  # noqa: SIM115
         )
-    print(f"men={args.men} statements={sum(counts.values())} by the ORM={compiled.total()}")
-    print(f"{'all':>8} {'ORM':>8}  site")
-    for site, count in counts.most_common(args.top):
-        print(f"{count:8d} {compiled[site]:8d}  {site}")
+    print(
+        f"men={args.men} statements={sum(counts.values())} by the ORM={compiled.total()} "
+        f"running them={sum(seconds.values()):.1f}s"
+    )
+    print(f"{'all':>8} {'ORM':>8} {'ms':>8}  site")
+    busiest = counts if args.sort == "count" else seconds
+    for site, _ in busiest.most_common(args.top):
+        print(f"{counts[site]:8d} {compiled[site]:8d} {seconds[site] * 1000:8.0f}  {site}")
 
 
 def _site() -> tuple[str, bool]:

@@ -24,7 +24,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connection, transaction
 
-from patas.core import clock
+from patas.core import clock, planner
 from patas.core.models import JobLease
 from patas.core.prepared import Prepared
 
@@ -216,3 +216,10 @@ _TABLE = JobLease._meta.db_table
 def _ts() -> str:
     """A datetime parameter (PostgreSQL wants the type of a CASE branch spelled out)."""
     return "CAST(%s AS timestamptz)" if connection.vendor == "postgresql" else "%s"
+
+
+# The core app's own periodic work (its `jobs` module is this registry).
+@periodic(every=timedelta(hours=1))
+def refresh_planner_statistics(now: datetime) -> int:
+    """SQLite's table statistics, so its planner picks the right index (`core.planner`)."""
+    return int(planner.refresh_statistics())
