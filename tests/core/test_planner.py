@@ -57,9 +57,9 @@ def test_statistics_turn_a_read_of_every_man_into_a_look_at_the_due_rows(vclock)
 
 
 @sqlite_only
-def test_the_hourly_job_refreshes_them(vclock):
+def test_the_job_refreshes_them_every_six_hours(vclock):
     men_mostly_assigned(vclock)
-    assert jobs.discover()["patas.core.jobs.refresh_planner_statistics"].every == timedelta(hours=1)
+    assert jobs.discover()["patas.core.jobs.refresh_planner_statistics"].every == timedelta(hours=6)
     assert jobs.refresh_planner_statistics(vclock.now()) == 1
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'trials_trialmember'")

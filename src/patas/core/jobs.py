@@ -218,8 +218,9 @@ def _ts() -> str:
     return "CAST(%s AS timestamptz)" if connection.vendor == "postgresql" else "%s"
 
 
-# The core app's own periodic work (its `jobs` module is this registry).
-@periodic(every=timedelta(hours=1))
+# The core app's own periodic work (its `jobs` module is this registry). Statistics only need
+# refreshing when a table has grown many times over: every 6 hours is plenty.
+@periodic(every=timedelta(hours=6))
 def refresh_planner_statistics(now: datetime) -> int:
     """SQLite's table statistics, so its planner picks the right index (`core.planner`)."""
     return int(planner.refresh_statistics())
