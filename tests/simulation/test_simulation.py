@@ -10,6 +10,7 @@ from patas.programs import queries
 from patas.programs.models import Enrolment
 from patas.simulation import outputs
 from patas.simulation.runner import Options, Simulation
+from patas.surveys.models import CallAttempt, PartnerSurveySession
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +37,15 @@ def test_a_small_simulation_agrees_with_the_database(tmp_path):
     # The program ran: days opened with the approved template.
     day_content = Message.objects.filter(direction="out", purpose="program", type="template")
     assert day_content.exists()
+
+    # Partners were surveyed through the console's call screen: every finished partner survey
+    # has the call that completed it, after the safety script, by the demo's enumerator.
+    done = PartnerSurveySession.objects.filter(status="completed")
+    assert done.exists()
+    completing = CallAttempt.objects.filter(outcome="completed", partner_session__in=done)
+    assert completing.count() == done.count()
+    assert set(completing.values_list("enumerator__username", flat=True)) == {"enumerador.demo"}
+    assert CallAttempt.objects.filter(outcome="no_answer").exists()  # not every call is picked up
 
     # And the outputs are written.
     outputs.write_dashboard(tmp_path, summary)

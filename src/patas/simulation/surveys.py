@@ -21,7 +21,7 @@ from patas.participants.models import Consent
 from patas.simulation.behaviour import ManState, Question
 from patas.simulation.population import SyntheticMan
 from patas.surveys import actions as survey_actions
-from patas.surveys import phone
+from patas.surveys import phone, phone_actions
 from patas.surveys.form import Form
 from patas.surveys.form import Question as FormQuestion
 from patas.surveys.models import Partner, PartnerSurveySession, SurveySession
@@ -226,47 +226,52 @@ class TrialFlow:
             return
         sessions = (
             PartnerSurveySession.objects.filter(status="open")
-            .select_related("partner")
-            .defer("partner__phone")  # encrypted, and a call needs only her consent
+            .select_related("partner", "form")
+            .defer("partner__phone", "form__source")  # her number is encrypted; unused here
         )
         for session in sessions:
             man = self.sim.man_of_participant(session.partner.participant_id)
-            if man is None or self.rng.random() > 0.8:  # she does not pick up today
+            if man is None:
                 continue
-            # One call, one commit: the console commits each entry (one request each); the
-            # simulated enumerator's entries run the same actions, each in its savepoint, and
+            # One call, one commit: the console commits each screen (one request each); the
+            # simulated enumerator's screens run the same actions, each in its savepoint, and
             # are committed when she hangs up. A commit costs more than the entry on SQLite.
             with transaction.atomic():
-                self._call(session, man)
+                self._call(session, man, picked_up=bool(self.rng.random() <= 0.8))
 
-    def _call(self, session: PartnerSurveySession, man: SyntheticMan) -> None:
-        partner = session.partner
-        if not partner.consent_answer:  # the first call: the consent script
-            survey_actions.record_partner_consent(
-                partner,
-                version=self.sim.pack.program.intake.consent_version,
-                accepted=bool(self.rng.random() < 0.95),
-                actor=self.enumerator,
-            )
-        if partner.consent_answer != Partner.ConsentAnswer.ACCEPT:
-            survey_actions.abandon(session, reason="she declined", actor=self.enumerator)
+    def _call(self, session: PartnerSurveySession, man: SyntheticMan, picked_up: bool) -> None:
+        """The call screen, as an enumerator goes through it (`surveys.phone_actions`): the
+        safety script (is it her, is she alone), her consent on the first call, the form."""
+        attempt = phone_actions.start_call(session, self.enumerator)
+        if not picked_up:
+            phone_actions.call_action(attempt, "no_answer", self.enumerator)
             return
+        for step in ("reached", "alone_yes"):
+            attempt = phone_actions.call_action(attempt, step, self.enumerator)
+        if attempt.stage == phone.CONSENT:
+            agrees = bool(self.rng.random() < 0.95)
+            choice = "consent_yes" if agrees else "consent_no"
+            attempt = phone_actions.call_action(attempt, choice, self.enumerator)
+            if not agrees:
+                return  # the call ends as refused and her survey is abandoned
         state = self.sim.states[man.phone]
         role = "endline" if "endline" in session.form.form_id else "baseline"
+        answers = session.state or {}
         for _ in range(200):
-            question = _question(session.form_id, session.state or {})
-            if question is None or session.status != "open":
+            question = _question(session.form_id, answers)
+            if question is None:
                 break
             said = (
                 ""
                 if question.type == "note"
                 else self.sim.behaviour.answer(man, state, question, role, self.rng)
             )
-            text, reply = _as_entered(session.form_id, session.state or {}, said)
-            outcome = survey_actions.answer_partner(session, text, reply, actor=self.enumerator)
-            session.state = outcome.state  # what was saved: no re-read
+            text, reply = _as_entered(session.form_id, answers, said)
+            outcome = phone_actions.answer_on_call(attempt, text, reply, self.enumerator)
+            answers = outcome.state  # what was saved: no re-read
             if outcome.done:
-                break
+                return  # completed: answer_on_call ended the call
+        phone_actions.call_action(attempt, "stop", self.enumerator)  # ran out: a partial call
 
     def _learn_arms(self) -> None:
         for assignment_id, pid, arm in _NEW_ASSIGNMENTS(after=self.assignments_seen):
@@ -282,8 +287,8 @@ def _participant(pid: int) -> Any:
     return Participant.objects.get(pk=pid)
 
 
-def _enumerator() -> str:
+def _enumerator() -> Any:
     user, _ = get_user_model().objects.get_or_create(username="enumerador.demo")
     group, _ = Group.objects.get_or_create(name="enumerator")
     user.groups.add(group)
-    return f"user:{user.get_username()}"
+    return user

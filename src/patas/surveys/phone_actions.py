@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from patas.core import audit, clock
+from patas.core.prepared import save_fields
 from patas.participants.models import Participant
 from patas.surveys import actions, chat, phone
 from patas.surveys.actions import SurveyError
@@ -97,14 +98,21 @@ def assign_phone_survey(
 # --- calls ----------------------------------------------------------------------------------
 
 
-def session_of(attempt: CallAttempt) -> PhoneSession:
+def session_of(attempt: CallAttempt, *, lock: bool = False) -> PhoneSession:
+    """The survey this call is about, with its subject and form record (not the form's source:
+    `actions.form_of` reads it once per process). `lock`: its row locked for an answer."""
     if attempt.partner_session_id is not None:
-        return PartnerSurveySession.objects.select_related("partner", "form").get(
-            pk=attempt.partner_session_id
-        )
-    return SurveySession.objects.select_related("participant", "form").get(
-        pk=int(attempt.session_id or 0)
-    )
+        model: Any = PartnerSurveySession
+        rows = model.objects.select_related("partner", "form").defer("partner__phone")
+        pk = attempt.partner_session_id
+    else:
+        model = SurveySession
+        rows = model.objects.select_related("participant", "form")
+        pk = int(attempt.session_id or 0)
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    session: PhoneSession = rows.defer("form__source").get(pk=pk)
+    return session
 
 
 def facts_of(session: PhoneSession) -> phone.Facts:
@@ -218,7 +226,7 @@ def answer_on_call(
     attempt = _locked(attempt)
     if attempt.stage != phone.FORM:
         raise phone.CallFlowError(_("The form is not open on this call."))
-    session = session_of(attempt)
+    session = session_of(attempt, lock=True)
     if isinstance(session, PartnerSurveySession) and not session.partner.consented:
         raise SurveyError(f"{session.partner} has not consented: record her consent first")
     if not back and not text.strip() and not reply_id:
@@ -240,20 +248,19 @@ def skip_word(lang: str) -> str:
     return sorted(words.skip_words)[0]
 
 
-def _step(session: SessionBase, event: chat.Event, actor: str) -> chat.Outcome:
-    """The form runner on a phone session: the new state is saved, no prompt is sent."""
-    model = type(session)
-    locked = model._default_manager.select_for_update().get(pk=session.pk)
+def _step(locked: SessionBase, event: chat.Event, actor: str) -> chat.Outcome:
+    """The form runner on a phone session read locked in this transaction: the new state is
+    saved, no prompt is sent."""
     if locked.status not in REOPENABLE:
         raise SurveyError(f"{locked} is {locked.status}, not open")
     words = words_for(locked.lang)
     now = clock.now()
-    form = actions.form_of(session.form)
+    form = actions.form_of(locked.form)
     outcome = chat.step(form, locked.state, event, words, now, actions.LOCAL_TZ)
     locked.state = outcome.state
     locked.status = Status.COMPLETED if outcome.state["status"] == chat.COMPLETED else Status.OPEN
     locked.last_activity_at = now
     locked.ended_at = now if locked.status == Status.COMPLETED else None
-    locked.save(update_fields=["state", "status", "last_activity_at", "ended_at"])
+    save_fields(locked, actions.ANSWER_FIELDS)  # save(update_fields=...), cheaper
     actions._audit_outcome(actor, locked, outcome)  # the question, never the answer; hooks
     return outcome
