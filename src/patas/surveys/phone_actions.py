@@ -29,6 +29,7 @@ from patas.surveys.models import (
     SurveySession,
 )
 from patas.surveys.phrases import words_for
+from patas.surveys.session_rows import locked_attempt, locked_call
 
 PhoneSession = SurveySession | PartnerSurveySession
 REOPENABLE = {Status.OPEN, Status.TIMED_OUT}
@@ -223,10 +224,14 @@ def answer_on_call(
     attempt: CallAttempt, text: str, reply_id: str, user: Any, *, back: bool = False
 ) -> chat.Outcome:
     """The enumerator's entry for the current question (or "back"); saved at once."""
-    attempt = _locked(attempt)
+    attempt = locked_attempt(attempt.pk)
     if attempt.stage != phone.FORM:
         raise phone.CallFlowError(_("The form is not open on this call."))
-    session = session_of(attempt, lock=True)
+    session: PhoneSession = (
+        locked_call(attempt.partner_session_id)
+        if attempt.partner_session_id is not None
+        else session_of(attempt, lock=True)
+    )
     if isinstance(session, PartnerSurveySession) and not session.partner.consented:
         raise SurveyError(f"{session.partner} has not consented: record her consent first")
     if not back and not text.strip() and not reply_id:
