@@ -1,4 +1,5 @@
-"""Simulated facilitators work through the console's inbox with the console's actions."""
+"""The simulator's facilitators (`simulation.facilitators`) work through the console's inbox
+with the console's actions (here for the groups fixtures)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from groups.factories import PROGRAM, make_group, make_member, write_pack
+from groups.factories import make_group, make_member
 from patas.console.queries import inbox
 from patas.groups.models import Group, GroupPost
 from patas.messaging.models import Message
@@ -16,16 +17,6 @@ from patas.simulation.facilitators import Facilitators
 pytestmark = pytest.mark.django_db
 
 REPLIES = ["Te leo, conversemos por aquí."]
-
-
-@pytest.fixture
-def pack(tmp_path, settings):
-    settings.CONTENT_DIR = tmp_path
-    settings.DEFAULT_PROGRAM = PROGRAM
-    yield write_pack(tmp_path)
-    from patas.programs import pack as pack_module
-
-    pack_module._cached.cache_clear()
 
 
 def held_post(group: Group, member, at: datetime) -> GroupPost:
