@@ -31,6 +31,7 @@ from patas.programs.models import Enrolment
 from patas.programs.pack import get_pack
 from patas.simulation import surveys as survey_side
 from patas.simulation.behaviour import Behaviour, Context, ManState, Reply, text
+from patas.simulation.facilitators import Facilitators
 from patas.simulation.population import Rates, SyntheticMan, draw_population
 from patas.simulation.world import World
 
@@ -116,6 +117,7 @@ class Simulation:
         self.states: dict[str, ManState] = {m.phone: ManState() for m in self.men}
         self.rng = np.random.default_rng(options.seed + 7)
         banks = yaml.safe_load((BANKS / "es.yaml").read_text(encoding="utf-8"))
+        self.facilitator_replies: list[str] = banks["facilitator_replies"]
         disclosures = yaml.safe_load((BANKS / "disclosures.yaml").read_text(encoding="utf-8"))
         self.behaviour = Behaviour(
             options.rates,
@@ -137,6 +139,9 @@ class Simulation:
         with clock.virtual_clock(self.options.start) as vclock:
             self.world = World(self.options.seed)
             self.trial = survey_side.TrialFlow(self)
+            self.facilitators = Facilitators(
+                np.random.default_rng(self.options.seed + 13), self.facilitator_replies
+            )
             for man in self.men:
                 first = self.pack.text("link_prefill", man.language)
                 code = f" (ref {man.source})" if man.source else ""
@@ -178,6 +183,7 @@ class Simulation:
             self.world.post_statuses(fresh, read)
             at = counters.charge("post statuses", at)
         self.trial.step(now)
+        self.facilitators.step(now)
         counters.charge("simulated staff", at)
 
     def _react(self, fresh: list[dict[str, Any]], now: datetime) -> None:

@@ -21,7 +21,7 @@ from patas.participants.models import Consent
 from patas.simulation.behaviour import ManState, Question
 from patas.simulation.population import SyntheticMan
 from patas.surveys import actions as survey_actions
-from patas.surveys import phone, phone_actions
+from patas.surveys import chat, phone, phone_actions
 from patas.surveys.form import Form
 from patas.surveys.form import Question as FormQuestion
 from patas.surveys.models import Partner, PartnerSurveySession, SurveySession
@@ -269,9 +269,11 @@ class TrialFlow:
             text, reply = _as_entered(session.form_id, answers, said)
             outcome = phone_actions.answer_on_call(attempt, text, reply, self.enumerator)
             answers = outcome.state  # what was saved: no re-read
+            if outcome.done and outcome.state.get("status") == chat.COMPLETED:
+                return  # answer_on_call ended the call as completed
             if outcome.done:
-                return  # completed: answer_on_call ended the call
-        phone_actions.call_action(attempt, "stop", self.enumerator)  # ran out: a partial call
+                break
+        phone_actions.call_action(attempt, "stop", self.enumerator)  # a partial call
 
     def _learn_arms(self) -> None:
         for assignment_id, pid, arm in _NEW_ASSIGNMENTS(after=self.assignments_seen):
