@@ -340,6 +340,19 @@ def test_records_can_leave_bodies_out_and_pages_can_be_narrowed():
     assert page["messages"] == [{"to": "51911", "arrived": app.received[0]["arrived"]}]
 
 
+def test_taking_what_was_received_hands_each_send_over_once_and_forgets_it():
+    app = FakeCloudAPI()
+    post_message(app, text(to="5191"))
+    post_message(app, text(to="5192"))
+    first = app.take_received()
+    post_message(app, text(to="5193"))
+    second = app.take_received()
+    assert [r["to"] for r in first] == ["5191", "5192"]
+    assert [r["to"] for r in second] == ["5193"]
+    assert app.take_received() == [] and app.received == []
+    assert app.taken == 3 and app.stats()["accepted"] == 0  # stats count what is still held
+
+
 def test_each_number_has_its_own_limit_and_its_own_stats():
     """Meta limits each phone number on its own: A full does not refuse B."""
     clock = Ticker()

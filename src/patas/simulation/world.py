@@ -118,9 +118,7 @@ class World:
         return self.worker.tick(clock.now())
 
     def new_outbound(self) -> list[dict[str, Any]]:
-        fresh = self.fake.received[self.cursor :]
-        self.cursor = len(self.fake.received)
-        return fresh
+        return self.fake.take_received()
 
 
 def _status(record: dict[str, Any], status: str, stamp: str) -> dict[str, Any]:
