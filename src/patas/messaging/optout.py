@@ -8,6 +8,7 @@ stop" does not. An opted-out man's messages are stored but answered only when he
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -28,16 +29,19 @@ def fold(text: str) -> str:
     return words[start:end]
 
 
-def _words(configured: list[str]) -> frozenset[str]:
+@lru_cache(maxsize=16)
+def _words(configured: tuple[str, ...]) -> frozenset[str]:
+    """Folded once per word list, not once per message (keyed by the list itself, so a change
+    of settings is seen)."""
     return frozenset(fold(word) for word in configured if fold(word))
 
 
 def is_opt_out(text: str) -> bool:
-    return fold(text) in _words(settings.OPT_OUT_WORDS)
+    return fold(text) in _words(tuple(settings.OPT_OUT_WORDS))
 
 
 def is_opt_in(text: str) -> bool:
-    return fold(text) in _words(settings.OPT_IN_WORDS)
+    return fold(text) in _words(tuple(settings.OPT_IN_WORDS))
 
 
 def handle(inbound: Inbound) -> Result:

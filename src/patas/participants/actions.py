@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -38,11 +39,12 @@ class Sender:
         if not self.user_id and not normalise_phone(self.phone):
             raise ValueError("an inbound sender needs a user id or a phone")
 
-    @property
+    # Cached: a batch asks each sender's key and hash several times, and the hash is an HMAC.
+    @cached_property
     def key(self) -> str:
         return f"user:{self.user_id}" if self.user_id else f"phone:{normalise_phone(self.phone)}"
 
-    @property
+    @cached_property
     def phone_hash(self) -> str | None:
         return lookup_hash(self.phone) if normalise_phone(self.phone) else None
 

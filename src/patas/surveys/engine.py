@@ -22,9 +22,11 @@ def typed_values(form: Form, answers: Answers) -> dict[str, xpath.Value]:
 
 def typed_value(form: Form, name: str, raw: str) -> xpath.Value:
     """One answer as expressions see it: numbers and dates typed, everything else as given."""
-    if raw == "" or not form.has(name):
+    if raw == "":
         return raw
-    kind = form.question(name).type
+    kind = form.typed_kinds.get(name)  # only numbers and dates are typed
+    if kind is None:
+        return raw
     if kind in {"integer", "decimal"}:
         return xpath.to_number(raw)
     if kind == "date":
@@ -83,7 +85,7 @@ def advance(form: Form, answers: Answers, start: int, now: datetime, tz: tzinfo 
     Calculates are all recomputed first (ODK keeps them up to date whatever the position), and
     answers of questions that are not relevant are cleared as they are passed, as ODK does.
     """
-    walk = _Walk(form, recalculate(form, answers, now, tz), now, tz)
+    walk = _recalculated(form, answers, now, tz)
     notes: list[int] = []
     for index in range(start, len(form.questions)):
         q = form.questions[index]
@@ -100,14 +102,19 @@ def advance(form: Form, answers: Answers, start: int, now: datetime, tz: tzinfo 
 
 
 def recalculate(form: Form, answers: Answers, now: datetime, tz: tzinfo = UTC) -> Answers:
+    return _recalculated(form, answers, now, tz).answers
+
+
+def _recalculated(form: Form, answers: Answers, now: datetime, tz: tzinfo) -> _Walk:
+    """A walk whose calculates are recomputed: `advance` goes on with it (its context already
+    typed) instead of typing every answer again."""
     walk = _Walk(form, answers, now, tz)
-    for q in form.questions:
-        if q.type == "calculate" and q.calculation is not None:
-            if walk.relevant(q):
-                walk.calculate(q)
-            else:
-                walk.clear(q.name)
-    return walk.answers
+    for q in form.calculates:
+        if walk.relevant(q):
+            walk.calculate(q)
+        else:
+            walk.clear(q.name)
+    return walk
 
 
 def finalize(form: Form, answers: Answers, now: datetime, tz: tzinfo = UTC) -> Answers:

@@ -38,6 +38,7 @@ _TYPES = {
     "end": "end",
     "today": "today",
 }
+TYPED_KINDS = {"integer", "decimal", "date"}  # answers expressions see as numbers and dates
 ANSWERED = {"text", "integer", "decimal", "select_one", "select_multiple", "date"}
 METADATA = {"start", "end", "today"}
 _YES = {"yes", "true", "true()", "1"}
@@ -103,9 +104,18 @@ class Form:
     questions: tuple[Question, ...]
     source_name: str = ""
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # Derived once (every answer walks the form): the question type of each answer that
+    # expressions see typed (numbers and dates), and the calculates in order.
+    typed_kinds: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+    calculates: tuple[Question, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({q.name: i for i, q in enumerate(self.questions)})
+        self.typed_kinds.update({q.name: q.type for q in self.questions if q.type in TYPED_KINDS})
+        calculates = tuple(
+            q for q in self.questions if q.type == "calculate" and q.calculation is not None
+        )
+        object.__setattr__(self, "calculates", calculates)  # frozen: set once, here
 
     def index(self, name: str) -> int:
         return self._index[name]

@@ -6,6 +6,7 @@ with a number", the words for back and skip, yes/no words and small numbers in w
 
 from __future__ import annotations
 
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -100,9 +101,13 @@ def _load(path: str, mtime: float) -> dict[str, RunnerWords]:
 
 def load_words(path: Path | None = None) -> dict[str, RunnerWords]:
     target = path or default_path()
-    if not target.is_file():
+    try:  # one stat per call (every answer asks): its time also tells an edited file
+        found = target.stat()
+    except FileNotFoundError:
+        found = None
+    if found is None or not stat.S_ISREG(found.st_mode):
         raise FileNotFoundError(f"{target}: the survey runner's words file is missing")
-    return _load(str(target), target.stat().st_mtime)
+    return _load(str(target), found.st_mtime)
 
 
 def words_for(lang: str, path: Path | None = None) -> RunnerWords:
