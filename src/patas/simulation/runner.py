@@ -13,7 +13,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from django.db import connection
 
 from patas.core import clock
 from patas.core.crypto import lookup_hash
@@ -136,7 +138,7 @@ class Simulation:
 
     # The loop ------------------------------------------------------------------------------
     def run(self) -> Counters:
-        with clock.virtual_clock(self.options.start) as vclock:
+        with clock.virtual_clock(self.options.start) as vclock, _scratch_writes():
             self.world = World(self.options.seed)
             self.trial = survey_side.TrialFlow(self)
             self.facilitators = Facilitators(
@@ -254,3 +256,21 @@ class Simulation:
         for rows in (_NEXT_DUE(), _NEXT_WAKE()):  # the earliest queued row and wake, if any
             candidates += [t for (t,) in rows]
         return max(min(candidates), now + MIN_STEP)
+
+
+@contextmanager
+def _scratch_writes() -> Iterator[None]:
+    """SQLite without syncing to disk while simulating: the men are synthetic and a run can be
+    repeated, so the checkpoints' fsyncs (tens of thousands of commits) buy nothing. Only this
+    connection, only for the run; a process that dies keeps what it committed (only the
+    machine's crash could lose it). PostgreSQL is left as configured."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous=OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=NORMAL")
