@@ -57,3 +57,23 @@ def test_a_small_simulation_agrees_with_the_database(tmp_path):
     path = outputs.write_summary(tmp_path, summary)
     assert '"lost": 0' in path.read_text()
     assert sim.end - sim.options.start >= timedelta(days=30)
+
+
+def test_a_run_writes_sqlite_without_fsync_and_restores_it_after():
+    from django.db import connection
+
+    from patas.simulation.runner import _scratch_writes
+
+    def synchronous() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            return int(cursor.fetchone()[0])
+
+    if connection.vendor != "sqlite":
+        with _scratch_writes():
+            pass  # PostgreSQL: nothing to change, and nothing fails
+        return
+    assert synchronous() == 1  # NORMAL, as configured for every connection
+    with _scratch_writes():
+        assert synchronous() == 0  # OFF while simulating
+    assert synchronous() == 1
