@@ -41,7 +41,6 @@ class World:
             batch_size=1000,
         )
         self.client = Client()
-        self.cursor = 0
         self.read_rate = read_rate
         self.webhook_posts = 0
         self.webhook_refusals = 0
