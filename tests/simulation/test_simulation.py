@@ -64,16 +64,20 @@ def test_a_run_writes_sqlite_without_fsync_and_restores_it_after():
 
     from patas.simulation.runner import _scratch_writes
 
-    def synchronous() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous")
-            return int(cursor.fetchone()[0])
+    # SQLite's PRAGMA synchronous (1 = NORMAL, 0 = OFF); PostgreSQL's own setting, which the
+    # simulation must leave as configured.
+    query = "PRAGMA synchronous" if connection.vendor == "sqlite" else "SHOW synchronous_commit"
 
-    if connection.vendor != "sqlite":
-        with _scratch_writes():
-            pass  # PostgreSQL: nothing to change, and nothing fails
-        return
-    assert synchronous() == 1  # NORMAL, as configured for every connection
+    def durability() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            return str(cursor.fetchone()[0])
+
+    before = durability()
     with _scratch_writes():
-        assert synchronous() == 0  # OFF while simulating
-    assert synchronous() == 1
+        during = durability()
+    after = durability()
+    if connection.vendor == "sqlite":
+        assert (before, during, after) == ("1", "0", "1")  # NORMAL, OFF while simulating, NORMAL
+    else:
+        assert before == during == after
